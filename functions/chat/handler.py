@@ -1,0 +1,10 @@
+"""chat: the visitor chat relay (messages, history, feedback). No routes yet: a later issue adds them, and until then every path answers 404."""
+
+from fastapi import APIRouter
+
+from shared.http import create_app, lambda_handler
+
+ROUTERS: list[APIRouter] = []
+
+app = create_app(title="chat", routers=ROUTERS)
+handler = lambda_handler(app)

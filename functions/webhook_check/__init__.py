@@ -1,0 +1,1 @@
+"""The webhook_check function."""

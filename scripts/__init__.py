@@ -1,0 +1,1 @@
+"""Developer scripts: dev runner, migrations, seed data, users, benchmarks."""

@@ -1,0 +1,24 @@
+"""Which database the scripts use: DATABASE_URL if set, else an embedded Postgres under .data/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / ".data"
+
+
+def embedded_database_url(data_dir: Path = DATA_DIR / "postgres") -> str:
+    """Start (or join) the embedded Postgres whose files live in `data_dir`; it stops when the last
+    process using it exits, and its data survives restarts."""
+    import pgserver  # noqa: PLC0415 - a development-only dependency
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    return str(server.get_uri())
+
+
+def database_url() -> str:
+    """The database the scripts work on."""
+    return os.environ.get("DATABASE_URL") or embedded_database_url()

@@ -1,0 +1,1 @@
+"""The library every function of the chat-widget platform shares."""

@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource; functions include the routers they serve."""

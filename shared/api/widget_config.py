@@ -1,0 +1,28 @@
+"""Public widget configuration: what the embedded widget needs to draw itself, nothing private."""
+
+from __future__ import annotations
+
+import hashlib
+
+from fastapi import APIRouter, Request, Response
+
+from shared.api.deps import PublicWidgetDep
+from shared.models import PublicWidgetConfig
+
+router = APIRouter(tags=["widget"])
+CONFIG_MAX_AGE_SECONDS = 30
+
+
+@router.get(
+    "/v1/widgets/{widget_id}/config",
+    response_model=PublicWidgetConfig,
+    responses={304: {"description": "Not modified (ETag matched)"}},
+)
+async def get_widget_config(widget: PublicWidgetDep, request: Request) -> Response:
+    """The widget's public fields. Cacheable: answers 304 when If-None-Match carries its ETag."""
+    body = PublicWidgetConfig.from_widget(widget).model_dump_json().encode()
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={CONFIG_MAX_AGE_SECONDS}"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)

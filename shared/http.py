@@ -1,0 +1,193 @@
+"""The FastAPI app factory every HTTP function uses: error envelope, request ids, CORS, resources."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.db import Database
+from shared.errors import AppError
+from shared.observability import logger, metrics
+from shared.services.widget_cache import WidgetCache
+from shared.settings import Settings, get_settings
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+_STATUS_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "payload_too_large",
+    415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited",
+}
+EXPOSED_HEADERS = "Retry-After, ETag, X-Request-Id"
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    """The one error shape every endpoint answers with."""
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def create_app(*, title: str, routers: Sequence[APIRouter] = (), settings: Settings | None = None) -> FastAPI:
+    """An app with the platform's error envelope, request ids and CORS, and lazily opened resources.
+
+    Nothing here touches the network: the database connects on first use.
+    """
+    settings = settings or get_settings()
+    app = FastAPI(title=title, docs_url=None, redoc_url=None)
+    assert settings.database_url is not None
+    app.state.settings = settings
+    app.state.db = Database(
+        settings.database_url.get_secret_value(),
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+        pool_size=settings.db_pool_size,
+    )
+    app.state.widget_cache = WidgetCache(ttl_seconds=settings.widget_cache_seconds)
+    for router in routers:
+        app.include_router(router)
+    _install_error_handlers(app)
+    app.add_middleware(CorsMiddleware)
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda entry point for an app: Mangum, with Lambda context in logs and metrics flushed."""
+    from mangum import Mangum  # noqa: PLC0415 - only Lambda entry points need it
+
+    mangum = Mangum(app, lifespan="off")
+
+    @metrics.log_metrics
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return mangum(event, context)
+
+    return handler
+
+
+def allow_cors(request: Request, origin: str | None) -> None:
+    """Let the browser read this response from `origin` (set by the route that checked the origin)."""
+    if origin:
+        request.state.cors_origin = origin
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def on_app_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AppError)
+        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code, headers=exc.headers)
+
+    async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        # Only where and why: echoing the input back could reflect secrets into logs or pages.
+        details = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in exc.errors()
+        ]
+        first = details[0] if details else {"loc": [], "msg": "invalid request"}
+        message = f"{'.'.join(first['loc'])}: {first['msg']}" if first["loc"] else str(first["msg"])
+        return JSONResponse(error_body("validation_error", message, details=details), status_code=422)
+
+    async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _STATUS_CODES.get(exc.status_code, "http_error")
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+
+    app.add_exception_handler(AppError, on_app_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (X-Request-Id, echoed back and in every log line), logs one access
+    line, and turns any unhandled exception into a logged 500 with the error envelope."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        logger.set_correlation_id(request_id)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            logger.exception("unhandled error", extra={"path": scope.get("path")})
+            if response_started:
+                raise
+            response = JSONResponse(
+                error_body("internal_error", "Something went wrong on our side. Please try again."),
+                status_code=500,
+                headers={"X-Request-Id": request_id},
+            )
+            await response(scope, receive, send)
+        finally:
+            logger.info(
+                "request",
+                extra={
+                    "method": scope.get("method"), "path": scope.get("path"), "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+
+
+class CorsMiddleware:
+    """Adds CORS headers for the origin a route allowed (see `allow_cors`); nothing otherwise.
+
+    Routes decide, because the allowed origins are per widget; errors raised after the decision
+    still carry the headers, so the widget can read a 413 or a 429 and its Retry-After.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+
+        async def send_with_cors(message: Message) -> None:
+            origin = state.get("cors_origin")
+            if message["type"] == "http.response.start" and origin:
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"access-control-allow-origin", origin.encode("latin-1")),
+                    (b"access-control-expose-headers", EXPOSED_HEADERS.encode()),
+                    (b"vary", b"Origin"),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            if _REQUEST_ID.match(candidate):
+                return candidate
+    context = scope.get("aws.context")
+    aws_request_id = getattr(context, "aws_request_id", None)
+    return str(aws_request_id) if aws_request_id else uuid.uuid4().hex

@@ -1,0 +1,54 @@
+"""Chat logs: every exchange between a visitor and a widget's workflow, answered or failed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from shared.db import Conn
+from shared.models import ChatLog, ChatLogCreate, Feedback
+
+_COLUMNS = (
+    "id, widget_id, user_id, message, response, confidence, feedback, status, response_time_ms, topic, "
+    "created_at"
+)
+
+
+async def insert_chat_log(conn: Conn, *, data: ChatLogCreate) -> ChatLog:
+    """Record one exchange; the session id is kept in `user_id`."""
+    cur = await conn.execute(
+        "INSERT INTO chat_logs (id, widget_id, user_id, message, response, confidence, status, "
+        "                       response_time_ms, topic) "
+        "VALUES (%(id)s, %(widget_id)s, %(session_id)s, %(message)s, %(response)s, %(confidence)s, "
+        f"        %(status)s, %(response_time_ms)s, %(topic)s) RETURNING {_COLUMNS}",
+        data.model_dump(),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return ChatLog.model_validate(row)
+
+
+async def list_session_history(
+    conn: Conn, *, widget_id: UUID, session_id: str, limit: int = 50,
+    after: tuple[datetime, UUID] | None = None,
+) -> list[ChatLog]:
+    """A session's exchanges, oldest first, starting after the (created_at, id) cursor if given."""
+    cur = await conn.execute(
+        f"SELECT {_COLUMNS} FROM chat_logs "
+        "WHERE widget_id = %(widget_id)s AND user_id = %(session_id)s "
+        "  AND (%(after_at)s::timestamptz IS NULL OR (created_at, id) > (%(after_at)s, %(after_id)s)) "
+        "ORDER BY created_at, id LIMIT %(limit)s",
+        {"widget_id": widget_id, "session_id": session_id, "limit": limit,
+         "after_at": after[0] if after else None, "after_id": after[1] if after else None},
+    )
+    return [ChatLog.model_validate(row) for row in await cur.fetchall()]
+
+
+async def set_feedback(conn: Conn, *, widget_id: UUID, session_id: str, message_id: UUID, value: Feedback) -> bool:
+    """Record feedback on a message of that widget and session only. False if there is none."""
+    cur = await conn.execute(
+        "UPDATE chat_logs SET feedback = %(value)s "
+        "WHERE id = %(id)s AND widget_id = %(widget_id)s AND user_id = %(session_id)s",
+        {"value": value, "id": message_id, "widget_id": widget_id, "session_id": session_id},
+    )
+    return cur.rowcount == 1

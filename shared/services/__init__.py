@@ -1,0 +1,1 @@
+"""Business logic: relay, webhook health, rollups, purge, auth."""

@@ -1,0 +1,105 @@
+"""Settings: one pydantic object read from environment variables, secrets optionally from SSM."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.errors import ConfigurationError
+
+# Values that mean "nobody set a real secret"; refused outside development.
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "changethis", "secret", "password", "postgres", "dev", "development",
+     "test", "example", "your-secret", "your-password", "dev-only-signing-key-change-me"}
+)
+DEV_SIGNING_KEY = "dev-only-signing-key-change-me"
+MIN_SIGNING_KEY_LENGTH = 32
+
+
+class Settings(BaseSettings):
+    """Every configuration variable of the platform (README "Configuration" lists them)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    environment: Literal["development", "production"] = "production"
+    database_url: SecretStr | None = None
+    database_url_ssm_parameter: str | None = None
+    signing_key: SecretStr | None = None
+    signing_key_ssm_parameter: str | None = None
+    db_statement_timeout_ms: int = Field(5000, ge=0, le=600_000)
+    db_pool_size: int = Field(1, ge=1, le=64)
+    widget_cache_seconds: float = Field(30.0, ge=0, le=300)
+    webhook_timeout_seconds: float = Field(25.0, gt=0, le=28)
+    allow_insecure_webhooks: bool = False
+    public_base_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_ssm(cls, data: Any) -> Any:
+        """Fill a secret from SSM when only its parameter name is given (read once per process)."""
+        if not isinstance(data, dict):
+            return data
+        for field in ("database_url", "signing_key"):
+            parameter = data.get(f"{field}_ssm_parameter")
+            if parameter and not data.get(field):
+                data = {**data, field: read_ssm_parameter(str(parameter))}
+        return data
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.database_url is None:
+            raise ValueError("DATABASE_URL (or DATABASE_URL_SSM_PARAMETER) must be set")
+        if self.environment == "development":
+            return self
+        key = self.signing_key.get_secret_value() if self.signing_key else ""
+        if key.lower() in PLACEHOLDER_SECRETS or len(key) < MIN_SIGNING_KEY_LENGTH:
+            raise ValueError(
+                f"SIGNING_KEY must be a real secret of at least {MIN_SIGNING_KEY_LENGTH} characters "
+                "outside development (set SIGNING_KEY or SIGNING_KEY_SSM_PARAMETER)"
+            )
+        password = urlsplit(self.database_url.get_secret_value()).password
+        if password is not None and password.lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("DATABASE_URL uses a placeholder password outside development")
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def signing_key_bytes(self) -> bytes:
+        """The server key for session tokens and user JWTs."""
+        key = self.signing_key.get_secret_value() if self.signing_key else DEV_SIGNING_KEY
+        return key.encode()
+
+    @property
+    def public_origin(self) -> str:
+        """scheme://host[:port] of the platform itself (its demo pages are always an allowed origin)."""
+        parts = urlsplit(self.public_base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+@lru_cache(maxsize=16)
+def read_ssm_parameter(name: str) -> str:
+    """Read a SecureString parameter once; boto3 is imported only when a parameter is configured."""
+    import boto3  # noqa: PLC0415 - deferred: boto3 costs cold-start time and most runs never need it
+
+    response = boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)
+    return str(response["Parameter"]["Value"])
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once; a bad configuration fails at start-up with a clear message."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigurationError(f"invalid configuration: {problems}") from None
