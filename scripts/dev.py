@@ -13,7 +13,6 @@ import importlib
 import os
 import secrets
 import sys
-from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
@@ -54,7 +53,7 @@ def collect_routes(routers: dict[str, list[APIRouter]]) -> list[tuple[str, APIRo
         for route in (r for router in function_routers for r in router.routes):
             if not isinstance(route, APIRoute):
                 continue
-            for method in sorted(route.methods):
+            for method in sorted(route.methods or ()):
                 key = (method, route.path)
                 if key in owners:
                     raise DuplicateRouteError(
@@ -67,7 +66,7 @@ def collect_routes(routers: dict[str, list[APIRouter]]) -> list[tuple[str, APIRo
 
 def build_app() -> FastAPI:
     """One app serving all functions' routes plus the static widget and SPA."""
-    from shared.http import create_app  # noqa: PLC0415 - after the environment is prepared
+    from shared.http import create_app
 
     routers = http_function_routers()
     collect_routes(routers)  # refuses duplicates before anything is served
@@ -76,8 +75,11 @@ def build_app() -> FastAPI:
     @app.get("/widget.js", include_in_schema=False)
     async def widget_js() -> Response:
         if not WIDGET_JS.exists():
-            return Response("// widget not built: run `make widget`\n", status_code=404,
-                            media_type="application/javascript")
+            return Response(
+                "// widget not built: run `make widget`\n",
+                status_code=404,
+                media_type="application/javascript",
+            )
         return FileResponse(WIDGET_JS, media_type="application/javascript")
 
     if ADMIN_DIST.exists():
@@ -109,16 +111,18 @@ def prepare_environment(host: str, port: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--no-seed", action="store_true", help="do not create the demo data")
     args = parser.parse_args(argv)
 
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
-    from scripts.migrate import MigrationError, migrate  # noqa: PLC0415
-    from scripts.seed import report, seed  # noqa: PLC0415
+    from scripts.migrate import MigrationError, migrate
+    from scripts.seed import report, seed
 
     base_url = prepare_environment(args.host, args.port)
     url = os.environ["DATABASE_URL"]

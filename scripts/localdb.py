@@ -12,10 +12,10 @@ DATA_DIR = ROOT / ".data"
 def embedded_database_url(data_dir: Path = DATA_DIR / "postgres") -> str:
     """Start (or join) the embedded Postgres whose files live in `data_dir`; it stops when the last
     process using it exits, and its data survives restarts."""
-    import pgserver  # noqa: PLC0415 - a development-only dependency
+    from pgserver import get_server  # type: ignore[attr-defined]  # dev-only; not re-exported explicitly
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    server = get_server(data_dir, cleanup_mode="stop")
     return str(server.get_uri())
 
 

@@ -13,12 +13,12 @@ import secrets
 from dataclasses import dataclass
 from uuid import UUID
 
+from scripts.localdb import database_url
 from shared.db import Database
 from shared.models import ClientCreate, WidgetConfig, WidgetCreate
 from shared.repositories import clients, users, widgets
 from shared.services.auth import hash_password
 from shared.services.widgets import create_widget
-from scripts.localdb import database_url
 
 ADMIN_EMAIL = "admin@example.com"
 DEMO_CLIENT = "Demo Company"
@@ -51,19 +51,35 @@ async def seed(url: str, *, base_url: str) -> SeedResult:
         admin_password = None
         if await db.run(users.get_user_by_email, email=ADMIN_EMAIL) is None:
             admin_password = secrets.token_urlsafe(12)
-            await db.run(users.create_user, email=ADMIN_EMAIL, password_hash=hash_password(admin_password), role="admin")
+            await db.run(
+                users.create_user,
+                email=ADMIN_EMAIL,
+                password_hash=hash_password(admin_password),
+                role="admin",
+            )
         found = [c for c in await db.run(clients.list_clients, search=DEMO_CLIENT) if c.name == DEMO_CLIENT]
-        client = found[0] if found else await db.run(
-            clients.create_client, data=ClientCreate(name=DEMO_CLIENT, contact_email="owner@demo.example")
+        client = (
+            found[0]
+            if found
+            else await db.run(
+                clients.create_client, data=ClientCreate(name=DEMO_CLIENT, contact_email="owner@demo.example")
+            )
         )
-        existing = [w for w in await db.run(widgets.list_widgets, client_id=client.id) if w.name == DEMO_WIDGET]
+        existing = [
+            w for w in await db.run(widgets.list_widgets, client_id=client.id) if w.name == DEMO_WIDGET
+        ]
         if existing:
             widget = existing[0]
         else:
-            widget, _ = await create_widget(db, data=WidgetCreate(
-                client_id=client.id, name=DEMO_WIDGET, webhook_url=base_url.rstrip("/") + SAMPLE_BOT_PATH,
-                config=demo_widget_config(),
-            ))
+            widget, _ = await create_widget(
+                db,
+                data=WidgetCreate(
+                    client_id=client.id,
+                    name=DEMO_WIDGET,
+                    webhook_url=base_url.rstrip("/") + SAMPLE_BOT_PATH,
+                    config=demo_widget_config(),
+                ),
+            )
         return SeedResult(widget_id=widget.id, admin_password=admin_password)
     finally:
         await db.close()
@@ -71,8 +87,7 @@ async def seed(url: str, *, base_url: str) -> SeedResult:
 
 def report(result: SeedResult, *, base_url: str) -> str:
     """What a new user needs to know, printed by the dev runner."""
-    lines = [f"demo widget: {result.widget_id}",
-             f"  curl {base_url}/v1/widgets/{result.widget_id}/config"]
+    lines = [f"demo widget: {result.widget_id}", f"  curl {base_url}/v1/widgets/{result.widget_id}/config"]
     if result.admin_password:
         lines.append(f"admin login: {ADMIN_EMAIL} / {result.admin_password}   (shown once; keep it)")
     else:
@@ -81,7 +96,9 @@ def report(result: SeedResult, *, base_url: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database-url")
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
     args = parser.parse_args(argv)

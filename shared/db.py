@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -32,8 +33,9 @@ class Database:
         self._idle: list[Conn] = []
         self._slots: asyncio.Semaphore | None = None
 
-    async def run(self, operation: Callable[Concatenate[Conn, P], Awaitable[T]], *args: P.args,
-                  **kwargs: P.kwargs) -> T:
+    async def run(
+        self, operation: Callable[Concatenate[Conn, P], Awaitable[T]], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """Run `operation(conn, ...)`; if the connection turns out to be dropped, reconnect and retry once."""
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._pool_size)
@@ -73,10 +75,8 @@ class Database:
 
     @staticmethod
     async def _discard(conn: Conn) -> None:
-        try:
+        with contextlib.suppress(psycopg.Error):
             await conn.close()
-        except psycopg.Error:
-            pass
 
     async def _connect(self) -> Conn:
         options: dict[str, Any] = {}

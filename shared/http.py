@@ -22,9 +22,17 @@ from shared.settings import Settings, get_settings
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 _STATUS_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "payload_too_large",
-    415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
 }
 EXPOSED_HEADERS = "Retry-After, ETag, X-Request-Id"
 
@@ -59,7 +67,7 @@ def create_app(*, title: str, routers: Sequence[APIRouter] = (), settings: Setti
 
 def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda entry point for an app: Mangum, with Lambda context in logs and metrics flushed."""
-    from mangum import Mangum  # noqa: PLC0415 - only Lambda entry points need it
+    from mangum import Mangum
 
     mangum = Mangum(app, lifespan="off")
 
@@ -80,13 +88,19 @@ def allow_cors(request: Request, origin: str | None) -> None:
 def _install_error_handlers(app: FastAPI) -> None:
     async def on_app_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
-        return JSONResponse(error_body(exc.code, exc.message), status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(
+            error_body(exc.code, exc.message), status_code=exc.status_code, headers=exc.headers
+        )
 
     async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         # Only where and why: echoing the input back could reflect secrets into logs or pages.
         details = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            {
+                "loc": [str(p) for p in e.get("loc", ())],
+                "msg": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
             for e in exc.errors()
         ]
         first = details[0] if details else {"loc": [], "msg": "invalid request"}
@@ -146,7 +160,9 @@ class RequestContextMiddleware:
             logger.info(
                 "request",
                 extra={
-                    "method": scope.get("method"), "path": scope.get("path"), "status": status,
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 },
             )
@@ -185,9 +201,9 @@ class CorsMiddleware:
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")
+            candidate: str = value.decode("latin-1")
             if _REQUEST_ID.match(candidate):
                 return candidate
     context = scope.get("aws.context")
-    aws_request_id = getattr(context, "aws_request_id", None)
+    aws_request_id: object = getattr(context, "aws_request_id", None)
     return str(aws_request_id) if aws_request_id else uuid.uuid4().hex

@@ -22,7 +22,10 @@ FontFamily = Annotated[str, StringConstraints(pattern=r"^[\w\s,'\"-]{1,200}$")]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=2000)]
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    ),
 ]
 
 
@@ -157,11 +160,22 @@ class PublicWidgetConfig(BaseModel):
     def from_widget(cls, widget: Widget) -> PublicWidgetConfig:
         c = widget.config
         return cls(
-            id=widget.id, name=widget.name, title=c.title, subtitle=c.subtitle,
-            welcome_message=c.welcome_message, first_message=c.first_message,
-            starter_prompts=c.starter_prompts, placeholder=c.placeholder, avatar_url=c.avatar_url,
-            launcher_icon=c.launcher_icon, position=c.position, theme=c.theme, strings=c.strings,
-            locale=c.locale, direction=c.direction, is_demo=widget.is_demo,
+            id=widget.id,
+            name=widget.name,
+            title=c.title,
+            subtitle=c.subtitle,
+            welcome_message=c.welcome_message,
+            first_message=c.first_message,
+            starter_prompts=c.starter_prompts,
+            placeholder=c.placeholder,
+            avatar_url=c.avatar_url,
+            launcher_icon=c.launcher_icon,
+            position=c.position,
+            theme=c.theme,
+            strings=c.strings,
+            locale=c.locale,
+            direction=c.direction,
+            is_demo=widget.is_demo,
             demo_expires_at=widget.expires_at if widget.is_demo else None,
         )
 
@@ -230,8 +244,16 @@ class AnalyticsDay(BaseModel):
 
 
 WebhookErrorType = Literal[
-    "timeout", "unreachable", "tls", "not_registered", "http_4xx", "http_5xx", "workflow_error",
-    "invalid_response", "unsupported_response", "too_large",
+    "timeout",
+    "unreachable",
+    "tls",
+    "not_registered",
+    "http_4xx",
+    "http_5xx",
+    "workflow_error",
+    "invalid_response",
+    "unsupported_response",
+    "too_large",
 ]
 
 

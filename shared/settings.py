@@ -13,8 +13,22 @@ from shared.errors import ConfigurationError
 
 # Values that mean "nobody set a real secret"; refused outside development.
 PLACEHOLDER_SECRETS = frozenset(
-    {"", "changeme", "change-me", "changethis", "secret", "password", "postgres", "dev", "development",
-     "test", "example", "your-secret", "your-password", "dev-only-signing-key-change-me"}
+    {
+        "",
+        "changeme",
+        "change-me",
+        "changethis",
+        "secret",
+        "password",
+        "postgres",
+        "dev",
+        "development",
+        "test",
+        "example",
+        "your-secret",
+        "your-password",
+        "dev-only-signing-key-change-me",
+    }
 )
 DEV_SIGNING_KEY = "dev-only-signing-key-change-me"
 MIN_SIGNING_KEY_LENGTH = 32
@@ -87,7 +101,7 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=16)
 def read_ssm_parameter(name: str) -> str:
     """Read a SecureString parameter once; boto3 is imported only when a parameter is configured."""
-    import boto3  # noqa: PLC0415 - deferred: boto3 costs cold-start time and most runs never need it
+    import boto3
 
     response = boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)
     return str(response["Parameter"]["Value"])

@@ -12,6 +12,7 @@ from shared.db import Database
 from shared.errors import ForbiddenError, NotFoundError
 from shared.http import allow_cors
 from shared.models import Widget
+from shared.services.widget_cache import WidgetCache
 from shared.settings import Settings
 
 
@@ -33,13 +34,18 @@ async def _public_widget(request: Request, widget_id: UUID, db: DbDep, settings:
     """The widget a public route is about: it must exist, be active, not be expired, and allow the
     page's Origin (its `allowed_origins`, empty meaning any; the platform's own pages always)."""
     origin = request.headers.get("origin")
-    widget = await request.app.state.widget_cache.get(db, widget_id)
+    cache: WidgetCache = request.app.state.widget_cache
+    widget = await cache.get(db, widget_id)
     if widget is None or not widget.is_available(datetime.now(UTC)):
         allow_cors(request, origin)  # a 404 reveals nothing, and lets the widget say so
-        raise NotFoundError("This chat widget does not exist or is no longer available.", code="widget_not_found")
+        raise NotFoundError(
+            "This chat widget does not exist or is no longer available.", code="widget_not_found"
+        )
     allowed = widget.config.allowed_origins
     if origin and allowed and origin.lower() not in allowed and origin.lower() != settings.public_origin:
-        raise ForbiddenError("This website is not allowed to use this chat widget.", code="origin_not_allowed")
+        raise ForbiddenError(
+            "This website is not allowed to use this chat widget.", code="origin_not_allowed"
+        )
     allow_cors(request, origin)
     return widget
 

@@ -29,7 +29,11 @@ async def insert_chat_log(conn: Conn, *, data: ChatLogCreate) -> ChatLog:
 
 
 async def list_session_history(
-    conn: Conn, *, widget_id: UUID, session_id: str, limit: int = 50,
+    conn: Conn,
+    *,
+    widget_id: UUID,
+    session_id: str,
+    limit: int = 50,
     after: tuple[datetime, UUID] | None = None,
 ) -> list[ChatLog]:
     """A session's exchanges, oldest first, starting after the (created_at, id) cursor if given."""
@@ -38,13 +42,20 @@ async def list_session_history(
         "WHERE widget_id = %(widget_id)s AND user_id = %(session_id)s "
         "  AND (%(after_at)s::timestamptz IS NULL OR (created_at, id) > (%(after_at)s, %(after_id)s)) "
         "ORDER BY created_at, id LIMIT %(limit)s",
-        {"widget_id": widget_id, "session_id": session_id, "limit": limit,
-         "after_at": after[0] if after else None, "after_id": after[1] if after else None},
+        {
+            "widget_id": widget_id,
+            "session_id": session_id,
+            "limit": limit,
+            "after_at": after[0] if after else None,
+            "after_id": after[1] if after else None,
+        },
     )
     return [ChatLog.model_validate(row) for row in await cur.fetchall()]
 
 
-async def set_feedback(conn: Conn, *, widget_id: UUID, session_id: str, message_id: UUID, value: Feedback) -> bool:
+async def set_feedback(
+    conn: Conn, *, widget_id: UUID, session_id: str, message_id: UUID, value: Feedback
+) -> bool:
     """Record feedback on a message of that widget and session only. False if there is none."""
     cur = await conn.execute(
         "UPDATE chat_logs SET feedback = %(value)s "

@@ -29,7 +29,9 @@ async def get_client(conn: Conn, *, client_id: UUID) -> Client | None:
     return Client.model_validate(row) if row else None
 
 
-async def list_clients(conn: Conn, *, search: str | None = None, limit: int = 50, offset: int = 0) -> list[Client]:
+async def list_clients(
+    conn: Conn, *, search: str | None = None, limit: int = 50, offset: int = 0
+) -> list[Client]:
     """Clients by name, optionally those whose name, company or email contains `search`."""
     cur = await conn.execute(
         f"SELECT {_COLUMNS} FROM clients "

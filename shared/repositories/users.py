@@ -17,7 +17,12 @@ async def create_user(
     cur = await conn.execute(
         "INSERT INTO users (email, password_hash, role, client_id) "
         f"VALUES (%(email)s, %(password_hash)s, %(role)s, %(client_id)s) RETURNING {_COLUMNS}",
-        {"email": email.strip().lower(), "password_hash": password_hash, "role": role, "client_id": client_id},
+        {
+            "email": email.strip().lower(),
+            "password_hash": password_hash,
+            "role": role,
+            "client_id": client_id,
+        },
     )
     row = await cur.fetchone()
     assert row is not None

@@ -19,7 +19,11 @@ async def insert_webhook_error(
     cur = await conn.execute(
         "INSERT INTO webhook_errors (widget_id, error_type, error_message) "
         f"VALUES (%(widget_id)s, %(error_type)s, %(error_message)s) RETURNING {_COLUMNS}",
-        {"widget_id": widget_id, "error_type": error_type, "error_message": error_message[:MAX_MESSAGE_LENGTH]},
+        {
+            "widget_id": widget_id,
+            "error_type": error_type,
+            "error_message": error_message[:MAX_MESSAGE_LENGTH],
+        },
     )
     row = await cur.fetchone()
     assert row is not None

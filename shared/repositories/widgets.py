@@ -21,8 +21,11 @@ async def create_widget(conn: Conn, *, data: WidgetCreate, widget_secret: str) -
         "INSERT INTO widgets (client_id, name, config, webhook_url, widget_secret, is_active, is_demo, expires_at) "
         "VALUES (%(client_id)s, %(name)s, %(config)s, %(webhook_url)s, %(widget_secret)s, %(is_active)s, "
         f"        %(is_demo)s, %(expires_at)s) RETURNING {_COLUMNS}",
-        {**data.model_dump(exclude={"config"}), "config": Jsonb(data.config.model_dump(mode="json")),
-         "widget_secret": widget_secret},
+        {
+            **data.model_dump(exclude={"config"}),
+            "config": Jsonb(data.config.model_dump(mode="json")),
+            "widget_secret": widget_secret,
+        },
     )
     row = await cur.fetchone()
     assert row is not None
@@ -36,7 +39,9 @@ async def get_widget(conn: Conn, *, widget_id: UUID) -> Widget | None:
     return Widget.model_validate(row) if row else None
 
 
-async def list_widgets(conn: Conn, *, client_id: UUID | None = None, is_demo: bool | None = None) -> list[Widget]:
+async def list_widgets(
+    conn: Conn, *, client_id: UUID | None = None, is_demo: bool | None = None
+) -> list[Widget]:
     """Widgets, optionally of one client and/or only demo (or only non-demo) widgets."""
     cur = await conn.execute(
         f"SELECT {_COLUMNS} FROM widgets "

@@ -1,0 +1,60 @@
+# One gate: `make test` sets up, lints, type-checks and runs every test. `.ci/run` calls it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+export SAM_CLI_TELEMETRY := 0
+export PYTHONDONTWRITEBYTECODE := 1
+
+# Front-end packages (the widget, the admin SPA) are installed wherever a package.json exists.
+NODE_DIRS := $(patsubst %/package.json,%,$(wildcard widget/package.json admin/package.json))
+NODE_STAMPS := $(addsuffix /node_modules/.installed,$(NODE_DIRS))
+
+.PHONY: setup dev test lint format unit integration bench-coldstart sam-build clean
+
+setup: $(STAMP) $(NODE_STAMPS)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+%/node_modules/.installed: %/package.json %/package-lock.json
+	cd $* && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+dev: setup
+	$(BIN)/python -m scripts.dev
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/sam validate --lint --region us-east-1 --template-file template.yaml
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
+
+unit: setup
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+integration: setup
+	$(BIN)/pytest -n auto tests/integration $(PYTEST_ARGS)
+
+bench-coldstart: setup
+	$(BIN)/python -m scripts.bench.coldstart
+
+# Builds the Lambda artefacts (needs PyPI for the arm64 wheels; no Docker).
+sam-build: setup
+	$(BIN)/sam build --template-file template.yaml --build-dir .aws-sam/build
+
+clean:
+	rm -rf .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,95 @@
+"""Fixtures for every test: a real, migrated PostgreSQL (embedded, or the server $DATABASE_URL names).
+
+Each pytest-xdist worker gets its own database, migrated once; every test that asks for `db_url`
+starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from scripts.localdb import DATA_DIR, embedded_database_url
+from scripts.migrate import migrate
+from shared.db import Database
+from shared.settings import Settings
+
+TEST_SERVER_DIR = DATA_DIR / "test-postgres"
+DATA_TABLES = ("clients", "widgets", "chat_logs", "analytics", "webhook_errors", "users", "rate_limits")
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """A URL of the server's maintenance database, from which test databases are created."""
+    return os.environ.get("DATABASE_URL") or embedded_database_url(TEST_SERVER_DIR)
+
+
+def database_url_for(admin_url: str, name: str) -> str:
+    """The same server and credentials as `admin_url`, another database."""
+    return psycopg.conninfo.make_conninfo(admin_url, dbname=name)
+
+
+def create_database(admin_url: str, name: str) -> str:
+    """(Re)create an empty database and return its URL."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return database_url_for(admin_url, name)
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def worker_database_url(postgres_admin_url: str, worker_id: str) -> Iterator[str]:
+    """This worker's migrated database."""
+    name = f"cwp_test_{worker_id}"
+    url = create_database(postgres_admin_url, name)
+    migrate(url)
+    yield url
+    drop_database(postgres_admin_url, name)
+
+
+@pytest.fixture
+def db_url(worker_database_url: str) -> str:
+    """The migrated test database, emptied of data before the test."""
+    with psycopg.connect(worker_database_url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {', '.join(DATA_TABLES)} CASCADE")
+    return worker_database_url
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    database = Database(db_url)
+    yield database
+    await database.close()
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    """Development settings for a test app (no caching unless a test asks for it)."""
+    values: dict[str, object] = {
+        "environment": "development",
+        "database_url": database_url,
+        "signing_key": "test-signing-key-" + "x" * 32,
+        "widget_cache_seconds": 0,
+        "public_base_url": "http://platform.test",
+        **overrides,
+    }
+    return Settings.model_validate(values)
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
