@@ -1,13 +1,18 @@
-"""Settings: one pydantic object read from environment variables, secrets optionally from SSM."""
+"""Settings: one pydantic object read from environment variables, secrets optionally from SSM.
+
+A plain pydantic model fed from `os.environ` (each field from the variable of its name in capitals)
+rather than pydantic-settings, which would add ~15 ms to every cold start for nothing we use.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from shared.errors import ConfigurationError
 
@@ -34,10 +39,10 @@ DEV_SIGNING_KEY = "dev-only-signing-key-change-me"
 MIN_SIGNING_KEY_LENGTH = 32
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """Every configuration variable of the platform (README "Configuration" lists them)."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     environment: Literal["development", "production"] = "production"
     database_url: SecretStr | None = None
@@ -51,6 +56,13 @@ class Settings(BaseSettings):
     allow_insecure_webhooks: bool = False
     public_base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        """Settings from environment variables (`DATABASE_URL` fills `database_url`, and so on)."""
+        return cls.model_validate(
+            {name: environ[name.upper()] for name in cls.model_fields if environ.get(name.upper(), "") != ""}
+        )
 
     @model_validator(mode="before")
     @classmethod
@@ -111,7 +123,7 @@ def read_ssm_parameter(name: str) -> str:
 def get_settings() -> Settings:
     """The process's settings, read once; a bad configuration fails at start-up with a clear message."""
     try:
-        return Settings()
+        return Settings.from_environ()
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
