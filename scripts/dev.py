@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import FileResponse, Response
 
+from scripts import sample_bot
 from scripts.localdb import DATA_DIR, ROOT, database_url
 
 FUNCTIONS_DIR = ROOT / "functions"
@@ -70,7 +71,10 @@ def build_app() -> FastAPI:
 
     routers = http_function_routers()
     collect_routes(routers)  # refuses duplicates before anything is served
-    app = create_app(title="chat-widget-platform (dev)", routers=[r for rs in routers.values() for r in rs])
+    app = create_app(
+        title="chat-widget-platform (dev)",
+        routers=[*(r for rs in routers.values() for r in rs), sample_bot.router],
+    )
 
     @app.get("/widget.js", include_in_schema=False)
     async def widget_js() -> Response:
@@ -103,6 +107,7 @@ def prepare_environment(host: str, port: int) -> str:
         "SIGNING_KEY": key_file.read_text().strip(),
         "POWERTOOLS_METRICS_NAMESPACE": "ChatWidgetDev",
         "POWERTOOLS_DEV": "true",
+        "WEBHOOK_TIMEOUT_SECONDS": "25",
     }
     for name, value in defaults.items():
         os.environ.setdefault(name, value)

@@ -68,8 +68,12 @@ async def seed(url: str, *, base_url: str) -> SeedResult:
         existing = [
             w for w in await db.run(widgets.list_widgets, client_id=client.id) if w.name == DEMO_WIDGET
         ]
+        sample_bot_url = base_url.rstrip("/") + SAMPLE_BOT_PATH
         if existing:
             widget = existing[0]
+            if widget.webhook_url.endswith(SAMPLE_BOT_PATH) and widget.webhook_url != sample_bot_url:
+                # The dev runner moved to another address: keep the demo widget talking to it.
+                await db.run(widgets.set_webhook_url, widget_id=widget.id, webhook_url=sample_bot_url)
         else:
             widget, _ = await create_widget(
                 db,
@@ -87,7 +91,14 @@ async def seed(url: str, *, base_url: str) -> SeedResult:
 
 def report(result: SeedResult, *, base_url: str) -> str:
     """What a new user needs to know, printed by the dev runner."""
-    lines = [f"demo widget: {result.widget_id}", f"  curl {base_url}/v1/widgets/{result.widget_id}/config"]
+    widget = f"{base_url}/v1/widgets/{result.widget_id}"
+    lines = [
+        f"demo widget: {result.widget_id}",
+        f"  curl {widget}/config",
+        f"  TOKEN=$(curl -s -X POST {widget}/sessions | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])')",
+        f"  curl -s -X POST {widget}/messages -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' "
+        '-d \'{"message": "What are your opening hours?"}\'',
+    ]
     if result.admin_password:
         lines.append(f"admin login: {ADMIN_EMAIL} / {result.admin_password}   (shown once; keep it)")
     else:

@@ -85,11 +85,22 @@ def allow_cors(request: Request, origin: str | None) -> None:
         request.state.cors_origin = origin
 
 
+def client_ip(request: Request, header: str) -> str:
+    """The visitor's address: from `header` when the platform sits behind a proxy that sets it
+    (CloudFront's `CloudFront-Viewer-Address`, "ip:port"), else the connection's peer."""
+    if header:
+        value = request.headers.get(header, "").strip()
+        if value:
+            host, sep, port = value.rpartition(":")
+            return host.strip("[]") if sep and port.isdigit() else value
+    return request.client.host if request.client else "unknown"
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     async def on_app_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
         return JSONResponse(
-            error_body(exc.code, exc.message), status_code=exc.status_code, headers=exc.headers
+            error_body(exc.code, exc.message, **exc.details), status_code=exc.status_code, headers=exc.headers
         )
 
     async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:

@@ -55,6 +55,7 @@ class Settings(BaseModel):
     webhook_timeout_seconds: float = Field(25.0, gt=0, le=28)
     allow_insecure_webhooks: bool = False
     public_base_url: str = "http://127.0.0.1:8000"
+    client_ip_header: str = ""
     log_level: str = "INFO"
 
     @classmethod

@@ -1,10 +1,8 @@
-"""chat: the visitor chat relay (messages, history, feedback). No routes yet: a later issue adds them, and until then every path answers 404."""
+"""chat: the visitor chat relay to n8n (messages, history, feedback)."""
 
-from fastapi import APIRouter
-
+from shared.api import chat
 from shared.http import create_app, lambda_handler
 
-ROUTERS: list[APIRouter] = []
-
+ROUTERS = [chat.router]
 app = create_app(title="chat", routers=ROUTERS)
 handler = lambda_handler(app)

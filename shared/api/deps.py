@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from shared.db import Database
-from shared.errors import ForbiddenError, NotFoundError
+from shared.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from shared.http import allow_cors
 from shared.models import Widget
+from shared.services import sessions
 from shared.services.widget_cache import WidgetCache
 from shared.settings import Settings
 
@@ -51,3 +52,37 @@ async def _public_widget(request: Request, widget_id: UUID, db: DbDep, settings:
 
 
 PublicWidgetDep = Annotated[Widget, Depends(_public_widget)]
+
+
+async def _session(request: Request, widget: PublicWidgetDep, settings: SettingsDep) -> sessions.Session:
+    """The visitor session the Bearer token grants for this widget (401 otherwise)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise UnauthorizedError(
+            "A session token is required (Authorization: Bearer <token> from POST /sessions).",
+            code="missing_token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return sessions.verify_token(
+        settings.signing_key_bytes, token.strip(), widget_id=widget.id, now=datetime.now(UTC)
+    )
+
+
+SessionDep = Annotated[sessions.Session, Depends(_session)]
+PREFLIGHT_MAX_AGE_SECONDS = 600
+
+
+def add_preflight(router: APIRouter, path: str, methods: str) -> None:
+    """Answer CORS preflight for a public path: 204 for an allowed origin, 403/404 otherwise."""
+
+    async def preflight(_: PublicWidgetDep) -> Response:
+        return Response(
+            status_code=204,
+            headers={
+                "Access-Control-Allow-Methods": methods,
+                "Access-Control-Allow-Headers": "Authorization, Content-Type, If-None-Match",
+                "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_SECONDS),
+            },
+        )
+
+    router.add_api_route(path, preflight, methods=["OPTIONS"], include_in_schema=False)

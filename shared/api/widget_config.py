@@ -6,15 +6,16 @@ import hashlib
 
 from fastapi import APIRouter, Request, Response
 
-from shared.api.deps import PublicWidgetDep
+from shared.api.deps import PublicWidgetDep, add_preflight
 from shared.models import PublicWidgetConfig
 
 router = APIRouter(tags=["widget"])
+PATH = "/v1/widgets/{widget_id}/config"
 CONFIG_MAX_AGE_SECONDS = 30
 
 
 @router.get(
-    "/v1/widgets/{widget_id}/config",
+    PATH,
     response_model=PublicWidgetConfig,
     responses={304: {"description": "Not modified (ETag matched)"}},
 )
@@ -26,3 +27,6 @@ async def get_widget_config(widget: PublicWidgetDep, request: Request) -> Respon
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
+
+
+add_preflight(router, PATH, "GET")

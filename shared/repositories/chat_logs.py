@@ -6,7 +6,8 @@ from datetime import datetime
 from uuid import UUID
 
 from shared.db import Conn
-from shared.models import ChatLog, ChatLogCreate, Feedback
+from shared.models import ChatLog, ChatLogCreate, Feedback, WebhookErrorType
+from shared.repositories.webhook_errors import MAX_MESSAGE_LENGTH as MAX_ERROR_MESSAGE_LENGTH
 
 _COLUMNS = (
     "id, widget_id, user_id, message, response, confidence, feedback, status, response_time_ms, topic, "
@@ -22,6 +23,29 @@ async def insert_chat_log(conn: Conn, *, data: ChatLogCreate) -> ChatLog:
         "VALUES (%(id)s, %(widget_id)s, %(session_id)s, %(message)s, %(response)s, %(confidence)s, "
         f"        %(status)s, %(response_time_ms)s, %(topic)s) RETURNING {_COLUMNS}",
         data.model_dump(),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return ChatLog.model_validate(row)
+
+
+async def insert_failed_exchange(
+    conn: Conn, *, data: ChatLogCreate, error_type: WebhookErrorType, error_message: str
+) -> ChatLog:
+    """Record a failed exchange and its webhook error together, in one statement (both or neither)."""
+    cur = await conn.execute(
+        "WITH failure AS ("
+        "  INSERT INTO webhook_errors (widget_id, error_type, error_message) "
+        "  VALUES (%(widget_id)s, %(error_type)s, %(error_message)s)) "
+        "INSERT INTO chat_logs (id, widget_id, user_id, message, response, confidence, status, "
+        "                       response_time_ms, topic) "
+        "VALUES (%(id)s, %(widget_id)s, %(session_id)s, %(message)s, %(response)s, %(confidence)s, "
+        f"        %(status)s, %(response_time_ms)s, %(topic)s) RETURNING {_COLUMNS}",
+        {
+            **data.model_dump(),
+            "error_type": error_type,
+            "error_message": error_message[:MAX_ERROR_MESSAGE_LENGTH],
+        },
     )
     row = await cur.fetchone()
     assert row is not None

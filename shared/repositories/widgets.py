@@ -57,3 +57,11 @@ async def delete_widget(conn: Conn, *, widget_id: UUID) -> bool:
     """Delete a widget and, by cascade, its logs, analytics and errors. False if it did not exist."""
     cur = await conn.execute("DELETE FROM widgets WHERE id = %(id)s", {"id": widget_id})
     return cur.rowcount == 1
+
+
+async def set_webhook_url(conn: Conn, *, widget_id: UUID, webhook_url: str) -> bool:
+    """Point a widget at another webhook. False if it does not exist."""
+    cur = await conn.execute(
+        "UPDATE widgets SET webhook_url = %(url)s WHERE id = %(id)s", {"url": webhook_url, "id": widget_id}
+    )
+    return cur.rowcount == 1

@@ -1,0 +1,189 @@
+"""The visitor chat: send a message (relayed to n8n), read the session's history, give feedback."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import httpx
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import ConfigDict, Field, StringConstraints
+
+from shared.api.deps import DbDep, PublicWidgetDep, SessionDep, SettingsDep, add_preflight
+from shared.errors import BadRequestError, NotFoundError, PayloadTooLargeError
+from shared.http import client_ip
+from shared.models import ChatStatus, Feedback, Model
+from shared.repositories import chat_logs
+from shared.services import relay
+from shared.services.chat import send_message
+
+router = APIRouter(tags=["chat"])
+MESSAGES = "/v1/widgets/{widget_id}/messages"
+FEEDBACK = "/v1/widgets/{widget_id}/messages/{message_id}/feedback"
+MAX_MESSAGE_CHARS = 4000
+
+
+class MessageMetadata(Model):
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+    page_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    locale: Annotated[str, StringConstraints(max_length=35)] | None = None
+
+
+class MessageRequest(Model):
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+    message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    metadata: MessageMetadata = Field(default_factory=MessageMetadata)
+
+
+class MessageResponse(Model):
+    message_id: UUID
+    reply: str
+    confidence: float | None
+    created_at: datetime
+
+
+class HistoryItem(Model):
+    message_id: UUID
+    message: str
+    reply: str | None
+    status: ChatStatus
+    confidence: float | None
+    feedback: Feedback | None
+    created_at: datetime
+
+
+class History(Model):
+    messages: list[HistoryItem]
+    next_cursor: str | None
+
+
+class FeedbackRequest(Model):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    value: Literal["up", "down"]
+
+
+class FeedbackResponse(Model):
+    message_id: UUID
+    feedback: Feedback
+
+
+def _http_client(request: Request) -> httpx.AsyncClient:
+    state = request.app.state
+    if getattr(state, "http_client", None) is None:
+        state.http_client = relay.new_http_client()
+    client: httpx.AsyncClient = state.http_client
+    return client
+
+
+HttpDep = Annotated[httpx.AsyncClient, Depends(_http_client)]
+
+
+@router.post(
+    MESSAGES,
+    response_model=MessageResponse,
+    responses={
+        413: {"description": "Message over 4,000 characters"},
+        429: {"description": "Rate limited; see Retry-After"},
+        502: {"description": "The workflow failed; error.message is the widget's fallback message"},
+        504: {"description": "The workflow timed out; error.message is the fallback message"},
+    },
+)
+async def post_message(
+    body: MessageRequest,
+    widget: PublicWidgetDep,
+    session: SessionDep,
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    http: HttpDep,
+) -> MessageResponse:
+    """Send the visitor's message to the widget's n8n workflow and answer with its reply."""
+    if len(body.message) > MAX_MESSAGE_CHARS:
+        raise PayloadTooLargeError(
+            f"Messages are limited to {MAX_MESSAGE_CHARS:,} characters.", code="message_too_long"
+        )
+    log = await send_message(
+        db,
+        http,
+        widget=widget,
+        session_id=session.session_id,
+        text=body.message,
+        page=relay.PageContext(page_url=body.metadata.page_url, locale=body.metadata.locale),
+        ip=client_ip(request, settings.client_ip_header),
+        timeout_seconds=settings.webhook_timeout_seconds,
+    )
+    return MessageResponse(
+        message_id=log.id, reply=log.response, confidence=log.confidence, created_at=log.created_at
+    )
+
+
+@router.get(MESSAGES, response_model=History)
+async def get_history(
+    widget: PublicWidgetDep,
+    session: SessionDep,
+    db: DbDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> History:
+    """The session's exchanges from our own logs, oldest first; pass `next_cursor` for more."""
+    logs = await db.run(
+        chat_logs.list_session_history,
+        widget_id=widget.id,
+        session_id=session.session_id,
+        limit=limit,
+        after=_decode_cursor(cursor) if cursor else None,
+    )
+    items = [
+        HistoryItem(
+            message_id=log.id,
+            message=log.message,
+            reply=log.response if log.status == "answered" else None,
+            status=log.status,
+            confidence=log.confidence,
+            feedback=log.feedback,
+            created_at=log.created_at,
+        )
+        for log in logs
+    ]
+    next_cursor = _encode_cursor(logs[-1].created_at, logs[-1].id) if len(logs) == limit else None
+    return History(messages=items, next_cursor=next_cursor)
+
+
+@router.post(FEEDBACK, response_model=FeedbackResponse)
+async def post_feedback(
+    message_id: UUID, body: FeedbackRequest, widget: PublicWidgetDep, session: SessionDep, db: DbDep
+) -> FeedbackResponse:
+    """Thumbs up or down on one reply of this session (another session's message is not found)."""
+    found = await db.run(
+        chat_logs.set_feedback,
+        widget_id=widget.id,
+        session_id=session.session_id,
+        message_id=message_id,
+        value=body.value,
+    )
+    if not found:
+        raise NotFoundError("No such message in this conversation.", code="message_not_found")
+    return FeedbackResponse(message_id=message_id, feedback=body.value)
+
+
+def _encode_cursor(created_at: datetime, log_id: UUID) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{log_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        created_at, log_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(created_at), UUID(log_id)
+    except ValueError:
+        raise BadRequestError(
+            "The cursor is not valid; use next_cursor as given.", code="invalid_cursor"
+        ) from None
+
+
+add_preflight(router, MESSAGES, "GET, POST")
+add_preflight(router, FEEDBACK, "POST")

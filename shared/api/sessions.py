@@ -1,0 +1,64 @@
+"""POST /v1/widgets/{id}/sessions: start a visitor session, or renew one after a reload."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Response
+from pydantic import ConfigDict, Field
+
+from shared.api.deps import PublicWidgetDep, SettingsDep, add_preflight
+from shared.errors import UnauthorizedError
+from shared.models import Model
+from shared.services import sessions
+
+router = APIRouter(tags=["widget"])
+PATH = "/v1/widgets/{widget_id}/sessions"
+
+
+class SessionRequest(Model):
+    """Empty for a new session; the stored id and token to renew one."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    session_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None
+    token: Annotated[str, Field(max_length=1000)] | None = None
+
+
+class SessionResponse(Model):
+    session_id: str
+    token: str
+    expires_at: datetime
+
+
+@router.post(
+    PATH, status_code=201, response_model=SessionResponse, responses={200: {"description": "Renewed"}}
+)
+async def start_session(
+    widget: PublicWidgetDep,
+    settings: SettingsDep,
+    response: Response,
+    body: Annotated[SessionRequest | None, Body()] = None,
+) -> SessionResponse:
+    """A session token valid for 24 h. Posting a session's id with its token (even expired, up to
+    7 days) renews the same session, so the conversation survives reloads."""
+    now = datetime.now(UTC)
+    key = settings.signing_key_bytes
+    if body is not None and body.token is not None:
+        existing = sessions.verify_token(
+            key, body.token, widget_id=widget.id, now=now, grace=sessions.RENEWAL_GRACE
+        )
+        if body.session_id is not None and body.session_id != existing.session_id:
+            raise UnauthorizedError("The token does not belong to that session.", code="invalid_token")
+        session_id = existing.session_id
+        response.status_code = 200
+    elif body is not None and body.session_id is not None:
+        raise UnauthorizedError("Renewing a session needs its token.", code="missing_token")
+    else:
+        session_id = sessions.new_session_id()
+    token, expires_at = sessions.issue_token(key, widget_id=widget.id, session_id=session_id, now=now)
+    return SessionResponse(session_id=session_id, token=token, expires_at=expires_at)
+
+
+add_preflight(router, PATH, "POST")

@@ -1,0 +1,33 @@
+"""Fixed-window rate-limit counters in the UNLOGGED `rate_limits` table."""
+
+from __future__ import annotations
+
+from shared.db import Conn
+
+
+async def hit(conn: Conn, *, keys: list[str], window_seconds: int) -> dict[str, tuple[int, float]]:
+    """Count one hit on every key in the current window, in one upsert.
+
+    Returns, per key, the count so far in this window and the seconds until the window ends.
+    """
+    cur = await conn.execute(
+        "INSERT INTO rate_limits AS r (key, window_start, count) "
+        "SELECT k, to_timestamp(floor(extract(epoch FROM now()) / %(w)s) * %(w)s), 1 "
+        "FROM unnest(%(keys)s::text[]) AS k "
+        "ON CONFLICT (key) DO UPDATE SET "
+        "  count = CASE WHEN r.window_start = EXCLUDED.window_start THEN r.count + 1 ELSE 1 END, "
+        "  window_start = EXCLUDED.window_start "
+        "RETURNING key, count, "
+        "  extract(epoch FROM window_start + make_interval(secs => %(w)s) - now())::float AS remaining",
+        {"keys": keys, "w": window_seconds},
+    )
+    return {row["key"]: (int(row["count"]), float(row["remaining"])) for row in await cur.fetchall()}
+
+
+async def delete_expired(conn: Conn, *, older_than_seconds: int) -> int:
+    """Drop counters whose window ended long ago (the purge job calls this)."""
+    cur = await conn.execute(
+        "DELETE FROM rate_limits WHERE window_start < now() - make_interval(secs => %(s)s)",
+        {"s": older_than_seconds},
+    )
+    return cur.rowcount

@@ -1,0 +1,255 @@
+"""The n8n relay: sign and send a visitor's message to the widget's webhook, and read the reply.
+
+The request is the body of n8n's Chat Trigger, authenticated with a JWT that n8n's "JWT Auth"
+webhook credential verifies (HS256, passphrase = the widget secret) and an HMAC signature header
+over the raw body. Every way the call can fail becomes a `RelayError` with a DESIGN.md error type.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import ssl
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import httpx
+import jwt
+
+from shared.models import WebhookErrorType, Widget
+
+MAX_REPLY_BYTES = 256 * 1024
+JWT_LIFETIME = timedelta(seconds=60)
+_SNIPPET = 300
+_TEXT_TYPES = ("text/plain", "text/markdown")
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    confidence: float | None = None
+    topic: str | None = None
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What the widget tells us about the page it runs on (all optional)."""
+
+    page_url: str | None = None
+    locale: str | None = None
+
+
+class RelayError(Exception):
+    """The webhook did not give a usable reply; `detail` is for admins, never for visitors."""
+
+    def __init__(self, error_type: WebhookErrorType, detail: str) -> None:
+        super().__init__(f"{error_type}: {detail}")
+        self.error_type: WebhookErrorType = error_type
+        self.detail = detail
+
+
+def new_http_client() -> httpx.AsyncClient:
+    """One client per process: keeps connections to n8n alive between messages."""
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        trust_env=False,  # never route visitor traffic through an environment proxy
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=30),
+        headers={"User-Agent": "chat-widget-platform-relay/1"},
+    )
+
+
+def build_request(
+    widget: Widget, *, session_id: str, message_id: UUID, text: str, page: PageContext, now: datetime
+) -> tuple[bytes, dict[str, str]]:
+    """The raw JSON body and headers for one message (DESIGN.md "Backend ↔ n8n")."""
+    config = widget.config
+    body = {
+        "action": "sendMessage",
+        "sessionId": session_id,
+        "chatInput": text,
+        "metadata": {
+            "widgetId": str(widget.id),
+            "clientId": str(widget.client_id),
+            "messageId": str(message_id),
+            "pageUrl": page.page_url,
+            "locale": page.locale,
+            "persona": {
+                "prompt": config.prompt,
+                "personality": config.personality,
+                "firstMessage": config.first_message,
+            },
+        },
+    }
+    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    secret = widget.widget_secret.get_secret_value()
+    token = jwt.encode(
+        {
+            "sub": str(widget.id),
+            "sid": session_id,
+            "jti": str(message_id),
+            "iat": now,
+            "exp": now + JWT_LIFETIME,
+        },
+        secret,
+        algorithm="HS256",
+    )
+    stamp = str(int(now.timestamp()))
+    signature = hmac.new(secret.encode(), stamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/plain;q=0.9, */*;q=0.1",
+        "Authorization": f"Bearer {token}",
+        "X-Widget-Signature": f"t={stamp},v1={signature}",
+    }
+    return raw, headers
+
+
+async def call_webhook(
+    client: httpx.AsyncClient, url: str, *, body: bytes, headers: dict[str, str], timeout_seconds: float
+) -> Reply:
+    """POST to the webhook and parse its reply; any failure raises `RelayError`."""
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            async with client.stream(
+                "POST", url, content=body, headers=headers, timeout=timeout_seconds
+            ) as response:
+                raw = await _read_capped(response)
+    except (TimeoutError, httpx.TimeoutException):
+        raise RelayError("timeout", f"no reply within {timeout_seconds:g} s") from None
+    except httpx.ConnectError as exc:
+        if _caused_by_tls(exc):
+            raise RelayError("tls", f"TLS handshake failed: {exc}") from None
+        raise RelayError("unreachable", f"cannot connect: {exc or type(exc).__name__}") from None
+    except httpx.TransportError as exc:
+        raise RelayError("unreachable", f"connection failed: {exc or type(exc).__name__}") from None
+    return parse_response(response.status_code, response.headers.get("content-type", ""), raw)
+
+
+def parse_response(status: int, content_type: str, raw: bytes) -> Reply:
+    """Classify the HTTP status, then read the reply in the forms n8n produces."""
+    snippet = raw[:_SNIPPET].decode("utf-8", errors="replace")
+    if status == 404:
+        raise RelayError("not_registered", f"HTTP 404 (is the workflow active?): {snippet}")
+    if status == 500 and "error in workflow" in snippet.lower():
+        raise RelayError("workflow_error", f"HTTP 500: {snippet}")
+    if status >= 500:
+        raise RelayError("http_5xx", f"HTTP {status}: {snippet}")
+    if status >= 400:
+        raise RelayError("http_4xx", f"HTTP {status}: {snippet}")
+    if status >= 300 or status < 200:
+        raise RelayError("invalid_response", f"HTTP {status} (redirects are not followed): {snippet}")
+    return parse_reply(content_type, raw)
+
+
+def parse_reply(content_type: str, raw: bytes) -> Reply:
+    """A successful reply: JSON object or array, n8n's newline-delimited stream, or plain text."""
+    text = raw.decode("utf-8", errors="replace").strip()
+    if not text:
+        raise RelayError("invalid_response", "empty reply body")
+    media_type = content_type.split(";")[0].strip().lower()
+    if "json" in media_type or text[0] in "{[":
+        try:
+            data = json.loads(text)
+        except ValueError:
+            streamed = _parse_stream(text)
+            if streamed is not None:
+                return streamed
+            raise RelayError("invalid_response", f"invalid JSON: {text[:_SNIPPET]}") from None
+        return _from_json(data, text)
+    if media_type in _TEXT_TYPES or not media_type:
+        return Reply(text=text)
+    raise RelayError("invalid_response", f"unexpected content type {media_type!r}: {text[:_SNIPPET]}")
+
+
+def _from_json(data: Any, text: str) -> Reply:
+    if isinstance(data, list):
+        if not data:
+            raise RelayError("invalid_response", "empty JSON array")
+        data = data[0]
+    if isinstance(data, str) and data.strip():
+        return Reply(text=data.strip())
+    if not isinstance(data, dict):
+        raise RelayError("invalid_response", f"unexpected JSON reply: {text[:_SNIPPET]}")
+    if data.get("executionStarted") is True:
+        raise RelayError(
+            "unsupported_response",
+            "n8n answered {executionStarted: true}: set the webhook to respond when the last node "
+            "finishes, or with a Respond to Webhook node",
+        )
+    reply_text = _reply_text(data)
+    if reply_text is None:
+        raise RelayError("invalid_response", f"no output, text, message or response field: {text[:_SNIPPET]}")
+    return Reply(
+        text=reply_text, confidence=_confidence(data.get("confidence")), topic=_topic(data.get("topic"))
+    )
+
+
+def _reply_text(data: dict[str, Any]) -> str | None:
+    message = data.get("message")
+    for value in (
+        data.get("output"),
+        data.get("text"),
+        message,
+        message.get("text") if isinstance(message, dict) else None,
+        data.get("response"),
+    ):
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _parse_stream(text: str) -> Reply | None:
+    """n8n's streaming responses: one JSON object per line, `{"type": "begin"|"item"|"end"|"error"}`."""
+    chunks = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            chunk = json.loads(line)
+        except ValueError:
+            return None
+        if not isinstance(chunk, dict) or chunk.get("type") not in ("begin", "item", "end", "error"):
+            return None
+        chunks.append(chunk)
+    errors = [c for c in chunks if c["type"] == "error"]
+    if errors:
+        raise RelayError("workflow_error", f"stream error: {str(errors[0].get('content', ''))[:_SNIPPET]}")
+    reply = "".join(str(c.get("content", "")) for c in chunks if c["type"] == "item").strip()
+    if not reply:
+        raise RelayError("invalid_response", "stream carried no content")
+    return Reply(text=reply)
+
+
+def _confidence(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0 <= value <= 1 else None
+
+
+def _topic(value: Any) -> str | None:
+    return value.strip()[:100] or None if isinstance(value, str) else None
+
+
+async def _read_capped(response: httpx.Response) -> bytes:
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
+        raise RelayError("too_large", f"reply of {declared} bytes exceeds {MAX_REPLY_BYTES} bytes")
+    received = bytearray()
+    async for chunk in response.aiter_bytes():
+        received.extend(chunk)
+        if len(received) > MAX_REPLY_BYTES:
+            raise RelayError("too_large", f"reply exceeds {MAX_REPLY_BYTES} bytes")
+    return bytes(received)
+
+
+def _caused_by_tls(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
