@@ -35,6 +35,7 @@ _STATUS_CODES = {
     429: "rate_limited",
 }
 EXPOSED_HEADERS = "Retry-After, ETag, X-Request-Id"
+MAX_BODY_BYTES = 64 * 1024
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
@@ -60,6 +61,7 @@ def create_app(*, title: str, routers: Sequence[APIRouter] = (), settings: Setti
     for router in routers:
         app.include_router(router)
     _install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(CorsMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app
@@ -207,6 +209,54 @@ class CorsMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over `max_bytes` with 413 before anything parses them, whether the
+    size is declared (Content-Length) or only seen while reading (chunked)."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            error_body("payload_too_large", f"Request bodies are limited to {self.max_bytes // 1024} KB."),
+            status_code=413,
+        )
+        await response(scope, receive, send)
 
 
 def _request_id(scope: Scope) -> str:

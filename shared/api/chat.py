@@ -26,14 +26,14 @@ MAX_MESSAGE_CHARS = 4000
 
 
 class MessageMetadata(Model):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
+    model_config = ConfigDict(extra="ignore", defer_build=False)  # FastAPI wraps body models itself
 
     page_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
     locale: Annotated[str, StringConstraints(max_length=35)] | None = None
 
 
 class MessageRequest(Model):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
+    model_config = ConfigDict(extra="ignore", defer_build=False)  # FastAPI wraps body models itself
 
     message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
     metadata: MessageMetadata = Field(default_factory=MessageMetadata)
@@ -62,7 +62,7 @@ class History(Model):
 
 
 class FeedbackRequest(Model):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid", defer_build=False)  # FastAPI wraps body models itself
 
     value: Literal["up", "down"]
 

@@ -20,7 +20,7 @@ PATH = "/v1/widgets/{widget_id}/sessions"
 class SessionRequest(Model):
     """Empty for a new session; the stored id and token to renew one."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid", defer_build=False)  # FastAPI wraps body models itself
 
     session_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None
     token: Annotated[str, Field(max_length=1000)] | None = None
@@ -39,13 +39,13 @@ async def start_session(
     widget: PublicWidgetDep,
     settings: SettingsDep,
     response: Response,
-    body: Annotated[SessionRequest | None, Body()] = None,
+    body: Annotated[SessionRequest, Body(default_factory=SessionRequest)],
 ) -> SessionResponse:
     """A session token valid for 24 h. Posting a session's id with its token (even expired, up to
     7 days) renews the same session, so the conversation survives reloads."""
     now = datetime.now(UTC)
     key = settings.signing_key_bytes
-    if body is not None and body.token is not None:
+    if body.token is not None:
         existing = sessions.verify_token(
             key, body.token, widget_id=widget.id, now=now, grace=sessions.RENEWAL_GRACE
         )
@@ -53,7 +53,7 @@ async def start_session(
             raise UnauthorizedError("The token does not belong to that session.", code="invalid_token")
         session_id = existing.session_id
         response.status_code = 200
-    elif body is not None and body.session_id is not None:
+    elif body.session_id is not None:
         raise UnauthorizedError("Renewing a session needs its token.", code="missing_token")
     else:
         session_id = sessions.new_session_id()

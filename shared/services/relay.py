@@ -180,6 +180,12 @@ def _from_json(data: Any, text: str) -> Reply:
             "n8n answered {executionStarted: true}: set the webhook to respond when the last node "
             "finishes, or with a Respond to Webhook node",
         )
+    if data.get("message") == "Workflow was started":
+        raise RelayError(
+            "unsupported_response",
+            'n8n answered "Workflow was started": the webhook responds immediately; set it to respond '
+            "when the last node finishes, or with a Respond to Webhook node",
+        )
     reply_text = _reply_text(data)
     if reply_text is None:
         raise RelayError("invalid_response", f"no output, text, message or response field: {text[:_SNIPPET]}")

@@ -76,3 +76,21 @@ async def test_unhandled_errors_are_a_500_envelope_that_leaks_nothing() -> None:
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "internal_error"
     assert "hunter2" not in response.text and response.headers["x-request-id"]
+
+
+def test_client_ip_prefers_the_trusted_proxy_header() -> None:
+    from starlette.requests import Request
+
+    from shared.http import client_ip
+
+    def request(headers: dict[str, str]) -> Request:
+        raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        return Request({"type": "http", "headers": raw, "client": ("10.0.0.9", 1234)})
+
+    header = "cloudfront-viewer-address"
+    assert client_ip(request({header: "198.51.100.10:46532"}), header) == "198.51.100.10"
+    assert client_ip(request({header: "2001:db8::1:46532"}), header) == "2001:db8::1"
+    assert (
+        client_ip(request({header: "198.51.100.10:46532"}), "") == "10.0.0.9"
+    )  # not configured: not trusted
+    assert client_ip(request({"x-forwarded-for": "1.2.3.4"}), header) == "10.0.0.9"
