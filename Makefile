@@ -12,7 +12,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 NODE_DIRS := $(patsubst %/package.json,%,$(wildcard widget/package.json admin/package.json))
 NODE_STAMPS := $(addsuffix /node_modules/.installed,$(NODE_DIRS))
 
-.PHONY: setup dev test lint format unit integration bench-coldstart sam-build clean
+.PHONY: setup dev test lint format unit integration bench-coldstart bench-relay sam-build clean
 
 setup: $(STAMP) $(NODE_STAMPS)
 
@@ -51,6 +51,9 @@ integration: setup
 
 bench-coldstart: setup
 	$(BIN)/python -m scripts.bench.coldstart
+
+bench-relay: setup
+	$(BIN)/python -m scripts.bench.relay
 
 # Builds the Lambda artefacts (needs PyPI for the arm64 wheels; no Docker).
 sam-build: setup
