@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,6 +39,31 @@ EXPOSED_HEADERS = "Retry-After, ETag, X-Request-Id"
 MAX_BODY_BYTES = 64 * 1024
 
 
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """The one error shape every endpoint answers with (documented in every OpenAPI operation)."""
+
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in {
+        400: "Bad request",
+        401: "Missing or invalid credentials",
+        403: "Forbidden",
+        404: "Not found",
+        413: "Payload too large",
+        422: "Invalid input",
+        429: "Rate limited (see Retry-After)",
+    }.items()
+}
+
+
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     """The one error shape every endpoint answers with."""
     return {"error": {"code": code, "message": message, **extra}}
@@ -49,7 +75,7 @@ def create_app(*, title: str, routers: Sequence[APIRouter] = (), settings: Setti
     Nothing here touches the network: the database connects on first use.
     """
     settings = settings or get_settings()
-    app = FastAPI(title=title, docs_url=None, redoc_url=None)
+    app = FastAPI(title=title, docs_url=None, redoc_url=None, responses=ERROR_RESPONSES)
     assert settings.database_url is not None
     app.state.settings = settings
     app.state.db = Database(

@@ -55,7 +55,7 @@ def drop_database(admin_url: str, name: str) -> None:
 @pytest.fixture(scope="session")
 def worker_database_url(postgres_admin_url: str, worker_id: str) -> Iterator[str]:
     """This worker's migrated database."""
-    name = f"cwp_test_{worker_id}"
+    name = f"cwp_test_{worker_id}_{os.getpid()}"  # concurrent runs on one server must not collide
     url = create_database(postgres_admin_url, name)
     migrate(url)
     yield url

@@ -35,7 +35,8 @@ class MessageMetadata(Model):
 class MessageRequest(Model):
     model_config = ConfigDict(extra="ignore", defer_build=False)  # FastAPI wraps body models itself
 
-    message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    # Postgres text cannot hold NUL; refuse it here rather than after the webhook was called.
+    message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"^[^\x00]*$")]
     metadata: MessageMetadata = Field(default_factory=MessageMetadata)
 
 

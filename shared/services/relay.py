@@ -34,6 +34,12 @@ class Reply:
     confidence: float | None = None
     topic: str | None = None
 
+    def __post_init__(self) -> None:
+        # Postgres text cannot hold NUL; a workflow that emits one must not cost the exchange.
+        object.__setattr__(self, "text", self.text.replace("\x00", ""))
+        if self.topic is not None:
+            object.__setattr__(self, "topic", self.topic.replace("\x00", "") or None)
+
 
 @dataclass(frozen=True)
 class PageContext:

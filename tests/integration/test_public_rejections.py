@@ -184,6 +184,7 @@ async def test_unavailable_widgets_refuse_messages(
     [
         ("/v1/widgets/not-a-uuid/messages", {"message": "hi"}, 422),
         ("/v1/widgets/{id}/messages", {"message": "   "}, 422),
+        ("/v1/widgets/{id}/messages", {"message": "a\u0000b"}, 422),
         ("/v1/widgets/{id}/messages", {"text": "wrong field"}, 422),
         ("/v1/widgets/{id}/messages", {"message": 42}, 422),
         ("/v1/widgets/{id}/messages", {"message": "hi", "metadata": "not an object"}, 422),
