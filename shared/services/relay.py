@@ -155,7 +155,11 @@ def parse_reply(content_type: str, raw: bytes) -> Reply:
     """A successful reply: JSON object or array, n8n's newline-delimited stream, or plain text."""
     text = raw.decode("utf-8", errors="replace").strip()
     if not text:
-        raise RelayError("invalid_response", "empty reply body")
+        raise RelayError(
+            "invalid_response",
+            "empty reply body (with a Respond to Webhook node this usually means a node failed before it: "
+            "check the workflow's executions in n8n)",
+        )
     media_type = content_type.split(";")[0].strip().lower()
     if "json" in media_type or text[0] in "{[":
         try:
