@@ -53,6 +53,7 @@ class Settings(BaseModel):
     db_pool_size: int = Field(1, ge=1, le=64)
     widget_cache_seconds: float = Field(30.0, ge=0, le=300)
     webhook_timeout_seconds: float = Field(25.0, gt=0, le=28)
+    webhook_max_connections: int = Field(10, ge=1, le=1000)
     allow_insecure_webhooks: bool = False
     public_base_url: str = "http://127.0.0.1:8000"
     client_ip_header: str = ""

@@ -18,6 +18,7 @@ from scripts.localdb import DATA_DIR, embedded_database_url
 from scripts.migrate import migrate
 from shared.db import Database
 from shared.settings import Settings
+from tests.n8n import FakeN8n
 
 TEST_SERVER_DIR = DATA_DIR / "test-postgres"
 DATA_TABLES = ("clients", "widgets", "chat_logs", "analytics", "webhook_errors", "users", "rate_limits")
@@ -93,3 +94,12 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def fake_n8n() -> Iterator[FakeN8n]:
+    """A local server answering as an n8n webhook; tests set its answer with `reply(...)`."""
+    server = FakeN8n()
+    server.start()
+    yield server
+    server.stop()

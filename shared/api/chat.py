@@ -73,10 +73,11 @@ class FeedbackResponse(Model):
     feedback: Feedback
 
 
-def _http_client(request: Request) -> httpx.AsyncClient:
+async def _http_client(request: Request, settings: SettingsDep) -> httpx.AsyncClient:
+    # On the event loop, with no await between the check and the set, so one client is ever made.
     state = request.app.state
     if getattr(state, "http_client", None) is None:
-        state.http_client = relay.new_http_client()
+        state.http_client = relay.new_http_client(max_connections=settings.webhook_max_connections)
     client: httpx.AsyncClient = state.http_client
     return client
 

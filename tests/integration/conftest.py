@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,14 +20,6 @@ from tests.factories import make_widget
 from tests.n8n import FakeN8n
 
 PUBLIC_ROUTERS = [widget_config.router, sessions.router, chat.router]
-
-
-@pytest.fixture
-def fake_n8n() -> Iterator[FakeN8n]:
-    server = FakeN8n()
-    server.start()
-    yield server
-    server.stop()
 
 
 @dataclass

@@ -97,7 +97,9 @@ async def test_the_webhook_receives_a_chat_trigger_body_it_can_verify(
         pytest.param({"body": {"message": {"text": "Nested"}}}, "Nested", None, None, id="message-text"),
         pytest.param({"body": {"response": "Response field"}}, "Response field", None, None, id="response"),
         pytest.param({"raw": "Just plain text\n"}, "Just plain text", None, None, id="plain-text"),
-        pytest.param({"body": {"output": "N\u0000UL", "topic": "\u0000"}}, "NUL", None, None, id="nul-stripped"),
+        pytest.param(
+            {"body": {"output": "N\u0000UL", "topic": "\u0000"}}, "NUL", None, None, id="nul-stripped"
+        ),
         pytest.param(
             {
                 "raw": b"",
