@@ -12,7 +12,9 @@ export PYTHONDONTWRITEBYTECODE := 1
 NODE_DIRS := $(patsubst %/package.json,%,$(wildcard widget/package.json admin/package.json))
 NODE_STAMPS := $(addsuffix /node_modules/.installed,$(NODE_DIRS))
 
-.PHONY: setup dev test lint format unit integration bench-coldstart bench-relay sam-build clean
+WIDGET_JS := widget/dist/widget.js
+
+.PHONY: setup widget dev test lint format unit integration e2e bench-coldstart bench-relay bench-widget sam-build clean
 
 setup: $(STAMP) $(NODE_STAMPS)
 
@@ -26,7 +28,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	cd $* && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-dev: setup
+# The embeddable widget: one file, rebuilt when its sources change.
+widget: $(WIDGET_JS)
+
+$(WIDGET_JS): widget/node_modules/.installed widget/build.mjs $(wildcard widget/src/*.ts)
+	cd widget && node build.mjs
+
+dev: setup widget
 	$(BIN)/python -m scripts.dev
 
 lint: setup
@@ -35,25 +43,36 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --region us-east-1 --template-file template.yaml
+	cd widget && node_modules/.bin/tsc --noEmit
 
 format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint
-	$(BIN)/pytest -n auto $(PYTEST_ARGS)
+# Browser tests run in their own pytest process: Playwright's sync API keeps an event loop running
+# for the whole session, which the async database tests cannot share a process with.
+test: lint widget
+	cd widget && node_modules/.bin/vitest run
+	$(BIN)/pytest -n auto --ignore=tests/e2e $(PYTEST_ARGS)
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
-unit: setup
+unit: setup widget
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
 integration: setup
 	$(BIN)/pytest -n auto tests/integration $(PYTEST_ARGS)
+
+e2e: setup widget
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 bench-coldstart: setup
 	$(BIN)/python -m scripts.bench.coldstart
 
 bench-relay: setup
 	$(BIN)/python -m scripts.bench.relay
+
+bench-widget: setup widget
+	$(BIN)/python -m scripts.bench.widget
 
 # Builds the Lambda artefacts (needs PyPI for the arm64 wheels; no Docker).
 sam-build: setup

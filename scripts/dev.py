@@ -12,7 +12,9 @@ import asyncio
 import importlib
 import os
 import secrets
+import subprocess
 import sys
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
@@ -25,6 +27,7 @@ from scripts.localdb import DATA_DIR, ROOT, database_url
 FUNCTIONS_DIR = ROOT / "functions"
 WIDGET_JS = ROOT / "widget" / "dist" / "widget.js"
 ADMIN_DIST = ROOT / "admin" / "dist"
+WIDGET_CACHE_CONTROL = "public, max-age=300"
 
 
 class DuplicateRouteError(Exception):
@@ -84,7 +87,10 @@ def build_app() -> FastAPI:
                 status_code=404,
                 media_type="application/javascript",
             )
-        return FileResponse(WIDGET_JS, media_type="application/javascript")
+        # As deployed (README): browsers may reuse it for 5 minutes, then revalidate.
+        return FileResponse(
+            WIDGET_JS, media_type="application/javascript", headers={"Cache-Control": WIDGET_CACHE_CONTROL}
+        )
 
     if ADMIN_DIST.exists():
         app.mount("/", StaticFiles(directory=ADMIN_DIST, html=True), name="admin")
@@ -113,6 +119,29 @@ def prepare_environment(host: str, port: int) -> str:
         os.environ.setdefault(name, value)
     os.environ["DATABASE_URL"] = database_url()
     return os.environ["PUBLIC_BASE_URL"]
+
+
+def start_in_background(
+    *, database_url: str, port: int, log_path: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """The dev runner as `make dev` runs it, without demo data and quiet, for tests and benchmarks.
+
+    The caller waits until it serves, and stops it."""
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "WARNING",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        **(env or {}),
+    }
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "scripts.dev", "--port", str(port), "--no-seed"],
+            cwd=ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,3 +22,23 @@ def embedded_database_url(data_dir: Path = DATA_DIR / "postgres") -> str:
 def database_url() -> str:
     """The database the scripts work on."""
     return os.environ.get("DATABASE_URL") or embedded_database_url()
+
+
+def create_database(admin_url: str, name: str) -> str:
+    """(Re)create an empty database `name` on the server of `admin_url`; returns its URL."""
+    import psycopg
+    from psycopg import sql
+
+    drop_database(admin_url, name)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return psycopg.conninfo.make_conninfo(admin_url, dbname=name)
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    """Drop database `name` if it exists, disconnecting whoever still uses it."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 
-from scripts.localdb import DATA_DIR, embedded_database_url
+from scripts.localdb import DATA_DIR, create_database, drop_database, embedded_database_url
 from scripts.migrate import migrate
 from shared.db import Database
 from shared.settings import Settings
@@ -33,24 +32,6 @@ def anyio_backend() -> str:
 def postgres_admin_url() -> str:
     """A URL of the server's maintenance database, from which test databases are created."""
     return os.environ.get("DATABASE_URL") or embedded_database_url(TEST_SERVER_DIR)
-
-
-def database_url_for(admin_url: str, name: str) -> str:
-    """The same server and credentials as `admin_url`, another database."""
-    return psycopg.conninfo.make_conninfo(admin_url, dbname=name)
-
-
-def create_database(admin_url: str, name: str) -> str:
-    """(Re)create an empty database and return its URL."""
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return database_url_for(admin_url, name)
-
-
-def drop_database(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,8 @@
-"""widget_config: public widget configuration and visitor sessions (demo pages join in the widget issue)."""
+"""widget_config: public widget configuration, visitor sessions and demo pages."""
 
-from shared.api import sessions, widget_config
+from shared.api import demo, sessions, widget_config
 from shared.http import create_app, lambda_handler
 
-ROUTERS = [widget_config.router, sessions.router]
+ROUTERS = [widget_config.router, sessions.router, demo.router]
 app = create_app(title="widget_config", routers=ROUTERS)
 handler = lambda_handler(app)

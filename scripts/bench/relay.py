@@ -48,19 +48,19 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
+
+from scripts.bench.harness import BenchDatabase, bench_database, create_bench_widget, free_port, stop_process
+from scripts.dev import start_in_background
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = ROOT / ".data"
-BENCH_SERVER_DIR = DATA_DIR / "bench-postgres"
 LOG_DIR = DATA_DIR / "bench"
 DATABASE_NAME = "cwp_bench_relay"
 
@@ -447,76 +447,6 @@ def summarise(segments: list[Segment], path: PathName, mode: Mode) -> Summary:
 # Set-up and tear-down: database, widget, webhook process, dev runner.
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class BenchDatabase:
-    admin_url: str
-    url: str
-    postmaster_pid: int | None  # known for the embedded server only
-
-
-@contextlib.contextmanager
-def bench_database() -> Iterator[BenchDatabase]:
-    """A fresh, migrated database on the embedded bench server or on $DATABASE_URL's server."""
-    import psycopg
-    from psycopg import sql
-
-    from scripts.localdb import embedded_database_url
-    from scripts.migrate import migrate
-
-    external = os.environ.get("DATABASE_URL")
-    admin_url = external or embedded_database_url(BENCH_SERVER_DIR)
-    postmaster_pid = None
-    if not external:
-        pid_file = BENCH_SERVER_DIR / "postmaster.pid"
-        postmaster_pid = int(pid_file.read_text().split()[0])
-
-    def drop() -> None:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE_NAME))
-            )
-
-    drop()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE_NAME)))
-    url = psycopg.conninfo.make_conninfo(admin_url, dbname=DATABASE_NAME)
-    try:
-        migrate(url)
-        yield BenchDatabase(admin_url, url, postmaster_pid)
-    finally:
-        drop()
-
-
-async def create_bench_widget(url: str, webhook_url: str) -> UUID:
-    """A client and a widget pointing at the local webhook, through the product's own code."""
-    from shared.db import Database
-    from shared.models import ClientCreate, WidgetConfig, WidgetCreate
-    from shared.repositories import clients
-    from shared.services.widgets import create_widget
-
-    db = Database(url)
-    try:
-        client = await db.run(clients.create_client, data=ClientCreate(name="Relay bench"))
-        widget, _ = await create_widget(
-            db,
-            data=WidgetCreate(
-                client_id=client.id,
-                name="Relay bench widget",
-                webhook_url=webhook_url,
-                config=WidgetConfig.model_validate({"rate_limit": RATE_LIMITS}),
-            ),
-        )
-    finally:
-        await db.close()
-    return widget.id
-
-
 def count_chat_logs(url: str, widget_id: UUID) -> tuple[int, int]:
     """(rows, answered rows) of the widget's chat_logs."""
     import psycopg
@@ -551,34 +481,10 @@ def start_webhook() -> tuple[subprocess.Popen[str], int]:
 
 
 def start_runner(database_url: str, port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    """The dev runner as `make dev` runs it, on the bench database, quiet (LOG_LEVEL=WARNING)."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "ENVIRONMENT": "development",
-        "ALLOW_INSECURE_WEBHOOKS": "1",
-        "LOG_LEVEL": "WARNING",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        "CLIENT_IP_HEADER": CLIENT_IP_HEADER,
-    }
-    with log_path.open("wb") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "scripts.dev", "--port", str(port), "--no-seed"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def stop_process(process: subprocess.Popen[Any], timeout: float = 20) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    """The dev runner on the bench database, seeing each session's own visitor address."""
+    return start_in_background(
+        database_url=database_url, port=port, log_path=log_path, env={"CLIENT_IP_HEADER": CLIENT_IP_HEADER}
+    )
 
 
 async def wait_until_serving(
@@ -666,7 +572,12 @@ async def measure(options: Options, database: BenchDatabase) -> Outcome:
     runner: subprocess.Popen[bytes] | None = None
     profiler: subprocess.Popen[bytes] | None = None
     try:
-        widget_id = await create_bench_widget(database.url, f"http://127.0.0.1:{webhook_port}/webhook")
+        widget_id = await create_bench_widget(
+            database.url,
+            f"http://127.0.0.1:{webhook_port}/webhook",
+            name="Relay bench",
+            config={"rate_limit": RATE_LIMITS},
+        )
         port = free_port()
         runner = start_runner(database.url, port, runner_log)
         await wait_until_serving(port, widget_id, runner, runner_log)
@@ -866,7 +777,7 @@ def main(argv: list[str] | None = None) -> int:
         py_spy=args.py_spy,
         progress=not args.json,
     )
-    with bench_database() as database:
+    with bench_database(DATABASE_NAME) as database:
         outcome = asyncio.run(measure(options, database))
     overhead, checks = evaluate(outcome, options.rate)
     failed = [c for c in checks if not c.passed]

@@ -10,8 +10,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from scripts.localdb import create_database, drop_database
 from scripts.migrate import MIGRATIONS_DIR, main, migrate
-from tests.conftest import create_database, drop_database
 
 # Every column of every table in the seeds, with its type as information_schema names it.
 SEED_COLUMNS = {
