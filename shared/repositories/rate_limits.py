@@ -22,12 +22,3 @@ async def hit(conn: Conn, *, keys: list[str], window_seconds: int) -> dict[str, 
         {"keys": keys, "w": window_seconds},
     )
     return {row["key"]: (int(row["count"]), float(row["remaining"])) for row in await cur.fetchall()}
-
-
-async def delete_expired(conn: Conn, *, older_than_seconds: int) -> int:
-    """Drop counters whose window ended long ago (the purge job calls this)."""
-    cur = await conn.execute(
-        "DELETE FROM rate_limits WHERE window_start < now() - make_interval(secs => %(s)s)",
-        {"s": older_than_seconds},
-    )
-    return cur.rowcount

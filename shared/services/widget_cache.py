@@ -32,7 +32,3 @@ class WidgetCache:
             self._entries.clear()
         self._entries[widget_id] = (now, widget)
         return widget
-
-    def forget(self, widget_id: UUID) -> None:
-        """Drop one widget, so this process reads it afresh next time."""
-        self._entries.pop(widget_id, None)

@@ -38,7 +38,6 @@ export interface Message {
   text: string;
   messageId?: string;
   feedback?: "up" | "down" | null;
-  failed?: boolean;
 }
 
 export interface HistoryItem {
@@ -165,8 +164,4 @@ export function readSession(raw: string | null): StoredSession | null {
 /** Renew a little before expiry so a message never races the token's end. */
 export function needsRenewal(session: StoredSession, now: number = Date.now()): boolean {
   return Date.parse(session.expiresAt) - now < 5 * 60 * 1000;
-}
-
-export function isNarrow(width: number): boolean {
-  return width <= 480;
 }
