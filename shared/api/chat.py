@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-import httpx
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ConfigDict, Field, StringConstraints
 
@@ -73,16 +72,16 @@ class FeedbackResponse(Model):
     feedback: Feedback
 
 
-async def _http_client(request: Request, settings: SettingsDep) -> httpx.AsyncClient:
-    # On the event loop, with no await between the check and the set, so one client is ever made.
+async def _webhooks(request: Request, settings: SettingsDep) -> relay.WebhookCaller:
+    # On the event loop, with no await between the check and the set, so one caller is ever made.
     state = request.app.state
-    if getattr(state, "http_client", None) is None:
-        state.http_client = relay.new_http_client(max_connections=settings.webhook_max_connections)
-    client: httpx.AsyncClient = state.http_client
-    return client
+    if getattr(state, "webhooks", None) is None:
+        state.webhooks = relay.WebhookCaller(max_connections=settings.webhook_max_connections)
+    webhooks: relay.WebhookCaller = state.webhooks
+    return webhooks
 
 
-HttpDep = Annotated[httpx.AsyncClient, Depends(_http_client)]
+WebhooksDep = Annotated[relay.WebhookCaller, Depends(_webhooks)]
 
 
 @router.post(
@@ -102,7 +101,7 @@ async def post_message(
     request: Request,
     db: DbDep,
     settings: SettingsDep,
-    http: HttpDep,
+    webhooks: WebhooksDep,
 ) -> MessageResponse:
     """Send the visitor's message to the widget's n8n workflow and answer with its reply."""
     if len(body.message) > MAX_MESSAGE_CHARS:
@@ -111,7 +110,7 @@ async def post_message(
         )
     log = await send_message(
         db,
-        http,
+        webhooks,
         widget=widget,
         session_id=session.session_id,
         text=body.message,

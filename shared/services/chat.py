@@ -11,7 +11,6 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-import httpx
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from shared.db import Database
@@ -60,7 +59,7 @@ async def enforce_rate_limits(db: Database, *, widget: Widget, session_id: str, 
 
 async def send_message(
     db: Database,
-    http: httpx.AsyncClient,
+    webhooks: relay.WebhookCaller,
     *,
     widget: Widget,
     session_id: str,
@@ -80,8 +79,8 @@ async def send_message(
         id=message_id, widget_id=widget.id, session_id=session_id, message=text, response="", status="failed"
     )
     try:
-        reply = await relay.call_webhook(
-            http, widget.webhook_url, body=body, headers=headers, timeout_seconds=timeout_seconds
+        reply = await webhooks.post(
+            widget.webhook_url, body=body, headers=headers, timeout_seconds=timeout_seconds
         )
     except relay.RelayError as exc:
         record.response_time_ms = _elapsed_ms(started)

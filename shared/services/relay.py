@@ -14,13 +14,17 @@ import json
 import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import httpx
-import jwt
-
 from shared.models import WebhookErrorType, Widget
+
+if TYPE_CHECKING:
+    import httpx
+
+# httpx and PyJWT (~20 ms of imports) load with the first relayed message, not at start-up: a cold
+# chat function's first request is usually the browser's CORS preflight, which needs neither, and
+# the message that follows waits on n8n for far longer than that.
 
 MAX_REPLY_BYTES = 256 * 1024
 JWT_LIFETIME = timedelta(seconds=60)
@@ -58,13 +62,36 @@ class RelayError(Exception):
         self.detail = detail
 
 
+class WebhookCaller:
+    """Calls webhooks through one HTTP client per process, made on the first call and then reused,
+    so connections to n8n stay alive between messages."""
+
+    def __init__(self, *, max_connections: int) -> None:
+        self._max_connections = max_connections
+        self._client: httpx.AsyncClient | None = None
+
+    async def post(self, url: str, *, body: bytes, headers: dict[str, str], timeout_seconds: float) -> Reply:
+        """POST one message and parse the reply; any failure raises `RelayError`."""
+        if self._client is None:
+            self._client = new_http_client(max_connections=self._max_connections)
+        return await call_webhook(
+            self._client, url, body=body, headers=headers, timeout_seconds=timeout_seconds
+        )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+
 def new_http_client(*, max_connections: int) -> httpx.AsyncClient:
-    """One client per process: keeps connections to n8n alive between messages.
+    """The relay's HTTP client: no redirects, no environment proxies, a capped pool.
 
     httpcore's pool does work on every request that grows with the connections it holds (measured:
     2.5 ms of CPU per message with 10, 3.2 with 16, 5-6 ms with ~27; docs/benchmarks.md), so the
     pool is capped; calls beyond the cap wait for a free connection within their timeout.
     """
+    import httpx
+
     return httpx.AsyncClient(
         follow_redirects=False,
         trust_env=False,  # never route visitor traffic through an environment proxy
@@ -79,6 +106,8 @@ def build_request(
     widget: Widget, *, session_id: str, message_id: UUID, text: str, page: PageContext, now: datetime
 ) -> tuple[bytes, dict[str, str]]:
     """The raw JSON body and headers for one message (DESIGN.md "Backend ↔ n8n")."""
+    import jwt
+
     config = widget.config
     body = {
         "action": "sendMessage",
@@ -125,6 +154,8 @@ async def call_webhook(
     client: httpx.AsyncClient, url: str, *, body: bytes, headers: dict[str, str], timeout_seconds: float
 ) -> Reply:
     """POST to the webhook and parse its reply; any failure raises `RelayError`."""
+    import httpx
+
     try:
         async with asyncio.timeout(timeout_seconds):
             async with client.stream(

@@ -70,8 +70,8 @@ async def api(db_url: str) -> AsyncIterator[PublicApi]:
     app, client = await open_public_api(db_url, webhook_timeout_seconds=1.0)
     async with client:
         yield PublicApi(client=client, app=app, db_url=db_url)
-    if getattr(app.state, "http_client", None) is not None:
-        await app.state.http_client.aclose()
+    if getattr(app.state, "webhooks", None) is not None:
+        await app.state.webhooks.aclose()
     await app.state.db.close()
 
 

@@ -33,6 +33,7 @@ from schemathesis import Case, Response
 from shared.api import chat, sessions, widget_config
 from shared.db import Database
 from shared.http import create_app
+from shared.services.relay import WebhookCaller
 from tests.conftest import make_settings
 from tests.factories import make_widget
 
@@ -115,9 +116,9 @@ class _UvicornThread:
         finally:
             db: Database = self.app.state.db
             await db.close()
-            client: httpx.AsyncClient | None = getattr(self.app.state, "http_client", None)
-            if client is not None:
-                await client.aclose()
+            webhooks: WebhookCaller | None = getattr(self.app.state, "webhooks", None)
+            if webhooks is not None:
+                await webhooks.aclose()
 
     def __enter__(self) -> str:
         self.thread.start()
