@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from scripts.bench.harness import free_port
 
 # Bodies exactly as n8n sends them.
 NOT_REGISTERED = {
@@ -110,7 +111,4 @@ class FakeN8n:
 
 def refused_url() -> str:
     """A loopback URL where nothing listens: connecting is refused."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/webhook/nobody-home"
+    return f"http://127.0.0.1:{free_port()}/webhook/nobody-home"

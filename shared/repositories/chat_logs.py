@@ -15,13 +15,19 @@ _COLUMNS = (
 )
 
 
+# The session id is kept in `user_id`.
+_INSERT = (
+    "INSERT INTO chat_logs (id, widget_id, user_id, message, response, confidence, status, "
+    "                       response_time_ms, topic) "
+    "VALUES (%(id)s, %(widget_id)s, %(session_id)s, %(message)s, %(response)s, %(confidence)s, "
+    f"        %(status)s, %(response_time_ms)s, %(topic)s) RETURNING {_COLUMNS}"
+)
+
+
 async def insert_chat_log(conn: Conn, *, data: ChatLogCreate) -> ChatLog:
     """Record one exchange; the session id is kept in `user_id`."""
     cur = await conn.execute(
-        "INSERT INTO chat_logs (id, widget_id, user_id, message, response, confidence, status, "
-        "                       response_time_ms, topic) "
-        "VALUES (%(id)s, %(widget_id)s, %(session_id)s, %(message)s, %(response)s, %(confidence)s, "
-        f"        %(status)s, %(response_time_ms)s, %(topic)s) RETURNING {_COLUMNS}",
+        _INSERT,
         data.model_dump(),
     )
     row = await cur.fetchone()
@@ -36,11 +42,7 @@ async def insert_failed_exchange(
     cur = await conn.execute(
         "WITH failure AS ("
         "  INSERT INTO webhook_errors (widget_id, error_type, error_message) "
-        "  VALUES (%(widget_id)s, %(error_type)s, %(error_message)s)) "
-        "INSERT INTO chat_logs (id, widget_id, user_id, message, response, confidence, status, "
-        "                       response_time_ms, topic) "
-        "VALUES (%(id)s, %(widget_id)s, %(session_id)s, %(message)s, %(response)s, %(confidence)s, "
-        f"        %(status)s, %(response_time_ms)s, %(topic)s) RETURNING {_COLUMNS}",
+        "  VALUES (%(widget_id)s, %(error_type)s, %(error_message)s)) " + _INSERT,
         {
             **data.model_dump(),
             "error_type": error_type,
