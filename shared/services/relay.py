@@ -11,22 +11,26 @@ import asyncio
 import hashlib
 import hmac
 import json
-import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from shared.models import WebhookErrorType, Widget
+from shared.webhook_client import (
+    BodyTooLargeError,
+    WebhookClient,
+    WebhookConnectError,
+    WebhookHTTPError,
+    WebhookTLSError,
+)
 
-if TYPE_CHECKING:
-    import httpx
-
-# httpx and PyJWT (~20 ms of imports) load with the first relayed message, not at start-up: a cold
-# chat function's first request is usually the browser's CORS preflight, which needs neither, and
-# the message that follows waits on n8n for far longer than that.
+# PyJWT (~10 ms of imports) loads with the first relayed message, not at start-up: a cold chat
+# function's first request is usually the browser's CORS preflight, which does not need it, and the
+# message that follows waits on n8n for far longer than that.
 
 MAX_REPLY_BYTES = 256 * 1024
+USER_AGENT = "chat-widget-platform-relay/1"
 JWT_LIFETIME = timedelta(seconds=60)
 _SNIPPET = 300
 _TEXT_TYPES = ("text/plain", "text/markdown")
@@ -63,17 +67,21 @@ class RelayError(Exception):
 
 
 class WebhookCaller:
-    """Calls webhooks through one HTTP client per process, made on the first call and then reused,
-    so connections to n8n stay alive between messages."""
+    """Calls webhooks through one `WebhookClient` per process, made on the first call and then
+    reused, so connections to n8n stay alive between messages."""
 
     def __init__(self, *, max_connections: int) -> None:
         self._max_connections = max_connections
-        self._client: httpx.AsyncClient | None = None
+        self._client: WebhookClient | None = None
 
     async def post(self, url: str, *, body: bytes, headers: dict[str, str], timeout_seconds: float) -> Reply:
         """POST one message and parse the reply; any failure raises `RelayError`."""
         if self._client is None:
-            self._client = new_http_client(max_connections=self._max_connections)
+            self._client = WebhookClient(
+                max_connections=self._max_connections,
+                max_response_bytes=MAX_REPLY_BYTES,
+                user_agent=USER_AGENT,
+            )
         return await call_webhook(
             self._client, url, body=body, headers=headers, timeout_seconds=timeout_seconds
         )
@@ -81,25 +89,6 @@ class WebhookCaller:
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
-
-
-def new_http_client(*, max_connections: int) -> httpx.AsyncClient:
-    """The relay's HTTP client: no redirects, no environment proxies, a capped pool.
-
-    httpcore's pool does work on every request that grows with the connections it holds (measured:
-    2.5 ms of CPU per message with 10, 3.2 with 16, 5-6 ms with ~27; docs/benchmarks.md), so the
-    pool is capped; calls beyond the cap wait for a free connection within their timeout.
-    """
-    import httpx
-
-    return httpx.AsyncClient(
-        follow_redirects=False,
-        trust_env=False,  # never route visitor traffic through an environment proxy
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections, keepalive_expiry=30
-        ),
-        headers={"User-Agent": "chat-widget-platform-relay/1"},
-    )
 
 
 def build_request(
@@ -151,26 +140,23 @@ def build_request(
 
 
 async def call_webhook(
-    client: httpx.AsyncClient, url: str, *, body: bytes, headers: dict[str, str], timeout_seconds: float
+    client: WebhookClient, url: str, *, body: bytes, headers: dict[str, str], timeout_seconds: float
 ) -> Reply:
     """POST to the webhook and parse its reply; any failure raises `RelayError`."""
-    import httpx
-
     try:
         async with asyncio.timeout(timeout_seconds):
-            async with client.stream(
-                "POST", url, content=body, headers=headers, timeout=timeout_seconds
-            ) as response:
-                raw = await _read_capped(response)
-    except (TimeoutError, httpx.TimeoutException):
+            response = await client.post(url, body=body, headers=headers)
+    except TimeoutError:
         raise RelayError("timeout", f"no reply within {timeout_seconds:g} s") from None
-    except httpx.ConnectError as exc:
-        if _caused_by_tls(exc):
-            raise RelayError("tls", f"TLS handshake failed: {exc}") from None
-        raise RelayError("unreachable", f"cannot connect: {exc or type(exc).__name__}") from None
-    except httpx.TransportError as exc:
-        raise RelayError("unreachable", f"connection failed: {exc or type(exc).__name__}") from None
-    return parse_response(response.status_code, response.headers.get("content-type", ""), raw)
+    except WebhookTLSError as exc:
+        raise RelayError("tls", str(exc)) from None
+    except WebhookConnectError as exc:
+        raise RelayError("unreachable", f"cannot connect: {exc}") from None
+    except BodyTooLargeError as exc:
+        raise RelayError("too_large", str(exc)) from None
+    except WebhookHTTPError as exc:
+        raise RelayError("unreachable", f"connection failed: {exc}") from None
+    return parse_response(response.status, response.headers.get("content-type", ""), response.body)
 
 
 def parse_response(status: int, content_type: str, raw: bytes) -> Reply:
@@ -286,24 +272,3 @@ def _confidence(value: Any) -> float | None:
 
 def _topic(value: Any) -> str | None:
     return value.strip()[:100] or None if isinstance(value, str) else None
-
-
-async def _read_capped(response: httpx.Response) -> bytes:
-    declared = response.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_REPLY_BYTES:
-        raise RelayError("too_large", f"reply of {declared} bytes exceeds {MAX_REPLY_BYTES} bytes")
-    received = bytearray()
-    async for chunk in response.aiter_bytes():
-        received.extend(chunk)
-        if len(received) > MAX_REPLY_BYTES:
-            raise RelayError("too_large", f"reply exceeds {MAX_REPLY_BYTES} bytes")
-    return bytes(received)
-
-
-def _caused_by_tls(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
