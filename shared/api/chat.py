@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import ConfigDict, Field, StringConstraints
 
-from shared.api.deps import DbDep, PublicWidgetDep, SessionDep, SettingsDep, add_preflight
+from shared.api.deps import DbDep, PublicWidgetDep, SessionDep, add_preflight, app_db, app_settings
 from shared.errors import BadRequestError, NotFoundError, PayloadTooLargeError
 from shared.http import client_ip
 from shared.models import ChatStatus, Feedback, Model
@@ -72,16 +72,15 @@ class FeedbackResponse(Model):
     feedback: Feedback
 
 
-async def _webhooks(request: Request, settings: SettingsDep) -> relay.WebhookCaller:
-    # On the event loop, with no await between the check and the set, so one caller is ever made.
+def _webhooks(request: Request) -> relay.WebhookCaller:
+    """The app's webhook caller, made on the first message (on the event loop, with no await
+    between the check and the set, so one is ever made)."""
     state = request.app.state
     if getattr(state, "webhooks", None) is None:
-        state.webhooks = relay.WebhookCaller(max_connections=settings.webhook_max_connections)
+        max_connections = app_settings(request).webhook_max_connections
+        state.webhooks = relay.WebhookCaller(max_connections=max_connections)
     webhooks: relay.WebhookCaller = state.webhooks
     return webhooks
-
-
-WebhooksDep = Annotated[relay.WebhookCaller, Depends(_webhooks)]
 
 
 @router.post(
@@ -99,18 +98,16 @@ async def post_message(
     widget: PublicWidgetDep,
     session: SessionDep,
     request: Request,
-    db: DbDep,
-    settings: SettingsDep,
-    webhooks: WebhooksDep,
 ) -> MessageResponse:
     """Send the visitor's message to the widget's n8n workflow and answer with its reply."""
     if len(body.message) > MAX_MESSAGE_CHARS:
         raise PayloadTooLargeError(
             f"Messages are limited to {MAX_MESSAGE_CHARS:,} characters.", code="message_too_long"
         )
+    settings = app_settings(request)
     log = await send_message(
-        db,
-        webhooks,
+        app_db(request),
+        _webhooks(request),
         widget=widget,
         session_id=session.session_id,
         text=body.message,

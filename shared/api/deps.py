@@ -17,35 +17,53 @@ from shared.services.widget_cache import WidgetCache
 from shared.settings import Settings
 
 
-# Dependencies are `async def` even when they do not await: FastAPI runs plain `def` dependencies
-# in its thread pool, a hop that cost ~0.15 ms each per request (docs/benchmarks.md).
-async def _settings(request: Request) -> Settings:
+def app_settings(request: Request) -> Settings:
+    """The app's settings (made once per process by `create_app`)."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-async def _database(request: Request) -> Database:
+def app_db(request: Request) -> Database:
+    """The app's database (made once per process by `create_app`)."""
     db: Database = request.app.state.db
     return db
+
+
+# Dependencies are `async def` even when they do not await: FastAPI runs plain `def` dependencies
+# in its thread pool, a hop that cost ~0.15 ms each per request (docs/benchmarks.md). The public
+# dependencies below read settings and database from the app instead of depending on SettingsDep
+# and DbDep: FastAPI re-solves every sub-dependency on each use, and the message route's 13
+# dependency solves cost ~0.2 ms per message.
+async def _settings(request: Request) -> Settings:
+    return app_settings(request)
+
+
+async def _database(request: Request) -> Database:
+    return app_db(request)
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 DbDep = Annotated[Database, Depends(_database)]
 
 
-async def _public_widget(request: Request, widget_id: UUID, db: DbDep, settings: SettingsDep) -> Widget:
+async def _public_widget(request: Request, widget_id: UUID) -> Widget:
     """The widget a public route is about: it must exist, be active, not be expired, and allow the
     page's Origin (its `allowed_origins`, empty meaning any; the platform's own pages always)."""
     origin = request.headers.get("origin")
     cache: WidgetCache = request.app.state.widget_cache
-    widget = await cache.get(db, widget_id)
+    widget = await cache.get(app_db(request), widget_id)
     if widget is None or not widget.is_available(datetime.now(UTC)):
         allow_cors(request, origin)  # a 404 reveals nothing, and lets the widget say so
         raise NotFoundError(
             "This chat widget does not exist or is no longer available.", code="widget_not_found"
         )
     allowed = widget.config.allowed_origins
-    if origin and allowed and origin.lower() not in allowed and origin.lower() != settings.public_origin:
+    if (
+        origin
+        and allowed
+        and origin.lower() not in allowed
+        and origin.lower() != app_settings(request).public_origin
+    ):
         raise ForbiddenError(
             "This website is not allowed to use this chat widget.", code="origin_not_allowed"
         )
@@ -56,7 +74,7 @@ async def _public_widget(request: Request, widget_id: UUID, db: DbDep, settings:
 PublicWidgetDep = Annotated[Widget, Depends(_public_widget)]
 
 
-async def _session(request: Request, widget: PublicWidgetDep, settings: SettingsDep) -> sessions.Session:
+async def _session(request: Request, widget: PublicWidgetDep) -> sessions.Session:
     """The visitor session the Bearer token grants for this widget (401 otherwise)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -66,7 +84,7 @@ async def _session(request: Request, widget: PublicWidgetDep, settings: Settings
             headers={"WWW-Authenticate": "Bearer"},
         )
     return sessions.verify_token(
-        settings.signing_key_bytes, token.strip(), widget_id=widget.id, now=datetime.now(UTC)
+        app_settings(request).signing_key_bytes, token.strip(), widget_id=widget.id, now=datetime.now(UTC)
     )
 
 
