@@ -4,8 +4,6 @@ A plain pydantic model fed from `os.environ` (each field from the variable of it
 rather than pydantic-settings, which would add ~15 ms to every cold start for nothing we use.
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Mapping
 from functools import lru_cache
@@ -53,14 +51,14 @@ class Settings(BaseModel):
     db_pool_size: int = Field(1, ge=1, le=64)
     widget_cache_seconds: float = Field(30.0, ge=0, le=300)
     webhook_timeout_seconds: float = Field(25.0, gt=0, le=28)
-    webhook_max_connections: int = Field(10, ge=1, le=1000)
+    webhook_max_connections: int = Field(100, ge=1, le=1000)
     allow_insecure_webhooks: bool = False
     public_base_url: str = "http://127.0.0.1:8000"
     client_ip_header: str = ""
     log_level: str = "INFO"
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+    def from_environ(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
         """Settings from environment variables (`DATABASE_URL` fills `database_url`, and so on)."""
         return cls.model_validate(
             {name: environ[name.upper()] for name in cls.model_fields if environ.get(name.upper(), "") != ""}
@@ -79,7 +77,7 @@ class Settings(BaseModel):
         return data
 
     @model_validator(mode="after")
-    def _refuse_placeholders(self) -> Settings:
+    def _refuse_placeholders(self) -> "Settings":
         if self.database_url is None:
             raise ValueError("DATABASE_URL (or DATABASE_URL_SSM_PARAMETER) must be set")
         if self.environment == "development":
