@@ -1,10 +1,12 @@
 """analytics: the analytics read API. No routes yet: a later issue adds them, and until then every path answers 404."""
 
-from fastapi import APIRouter
+from shared.startup import handler_init
 
-from shared.http import create_app, lambda_handler
+with handler_init():
+    from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+    from shared.http import create_app, lambda_handler
 
-app = create_app(title="analytics", routers=ROUTERS)
-handler = lambda_handler(app)
+    ROUTERS: list[APIRouter] = []
+    app = create_app(title="analytics", routers=ROUTERS)
+    handler = lambda_handler(app)

@@ -16,6 +16,11 @@ median over the rounds is reported.
 Bytecode caches are warm, as in a deployed Lambda: one untimed import per module runs first, with
 `PYTHONDONTWRITEBYTECODE` removed from the child's environment so that the `.pyc` files get written.
 
+A second, informational baseline (`baseline-gc-off`) is the same app imported the way the handlers
+import (`shared.startup.handler_init`: no garbage collection until start-up is done, then freeze):
+the column "vs gc-off" shows what the handlers cost over that, so the gain from the start-up
+pattern and the rest are told apart.
+
 Targets: every HTTP function imports in at most 1.3x the baseline's time, and the scheduled
 functions do not import fastapi at all. Exit status is 0 unless `--check` is given and a target fails.
 """
@@ -39,13 +44,15 @@ from typing import Literal
 
 ROOT = Path(__file__).resolve().parents[2]
 
-Kind = Literal["http", "scheduled", "baseline"]
+Kind = Literal["http", "scheduled", "baseline", "reference"]
 
 HTTP_FUNCTIONS = ("widget_config", "chat", "auth", "admin", "analytics")
 SCHEDULED_FUNCTIONS = ("webhook_check", "demo_purge", "analytics_rollup")
 MAX_HTTP_RATIO = 1.3
 BASELINE_NAME = "baseline"
 BASELINE_MODULE = "_coldstart_baseline"
+REFERENCE_NAME = "baseline-gc-off"
+REFERENCE_MODULE = "_coldstart_baseline_gc_off"
 
 BASELINE_SOURCE = '''"""Minimal FastAPI + Mangum app: the cold-start baseline."""
 
@@ -61,6 +68,28 @@ def root() -> dict[str, str]:
 
 
 handler = Mangum(app, lifespan="off")
+'''
+# The same app, started the way the handlers start (shared.startup.handler_init, inlined).
+REFERENCE_SOURCE = '''"""Minimal FastAPI + Mangum app, imported without garbage collection until done."""
+
+import gc
+
+gc.disable()
+
+from fastapi import FastAPI  # noqa: E402
+from mangum import Mangum  # noqa: E402
+
+app = FastAPI()
+
+
+@app.get("/")
+def root() -> dict[str, str]:
+    return {"ok": "yes"}
+
+
+handler = Mangum(app, lifespan="off")
+gc.freeze()
+gc.enable()
 '''
 
 # Runs in the child: argv[1] is the module, argv[2] an extra sys.path entry (may be empty).
@@ -118,6 +147,7 @@ class Result:
     median_import_ms: float
     median_process_ms: float
     ratio: float
+    ratio_to_reference: float
     process_ratio: float
     fastapi_imported: bool
     modules_imported: int
@@ -198,7 +228,10 @@ def run_child(target: Target, env: dict[str, str], python: list[str]) -> Sample:
 
 def discover_targets(baseline_dir: Path) -> list[Target]:
     """The baseline plus every `functions/*/handler.py`, with its kind."""
-    targets = [Target(BASELINE_NAME, "baseline", BASELINE_MODULE, str(baseline_dir))]
+    targets = [
+        Target(BASELINE_NAME, "baseline", BASELINE_MODULE, str(baseline_dir)),
+        Target(REFERENCE_NAME, "reference", REFERENCE_MODULE, str(baseline_dir)),
+    ]
     order = {name: index for index, name in enumerate(HTTP_FUNCTIONS + SCHEDULED_FUNCTIONS)}
     handlers = sorted((ROOT / "functions").glob("*/handler.py"), key=lambda p: order.get(p.parent.name, -1))
     for handler in handlers:
@@ -240,6 +273,7 @@ def summarise(targets: list[Target], samples: dict[str, list[Sample]]) -> list[R
     base = samples[BASELINE_NAME]
     base_import = statistics.median(sample.import_ms for sample in base)
     base_process = statistics.median(sample.process_ms for sample in base)
+    reference_import = statistics.median(sample.import_ms for sample in samples[REFERENCE_NAME])
     results = []
     for target in targets:
         own = samples[target.name]
@@ -260,6 +294,7 @@ def summarise(targets: list[Target], samples: dict[str, list[Sample]]) -> list[R
                 median_import_ms=round(median_import, 2),
                 median_process_ms=round(median_process, 2),
                 ratio=round(ratio, 3),
+                ratio_to_reference=round(median_import / reference_import, 3),
                 process_ratio=round(median_process / base_process, 3),
                 fastapi_imported=fastapi_imported,
                 modules_imported=max(sample.modules for sample in own),
@@ -273,14 +308,15 @@ def summarise(targets: list[Target], samples: dict[str, list[Sample]]) -> list[R
 def format_table(results: list[Result]) -> str:
     """A Markdown table (readable in a terminal too)."""
     lines = [
-        "| function | kind | import ms (median) | ratio | process ms (median) | process ratio "
+        "| function | kind | import ms (median) | ratio | vs gc-off | process ms (median) | process ratio "
         "| modules | fastapi | target | result |",
-        "|---|---|--:|--:|--:|--:|--:|---|---|---|",
+        "|---|---|--:|--:|--:|--:|--:|--:|---|---|---|",
     ]
     for r in results:
-        verdict = "-" if r.kind == "baseline" else ("PASS" if r.passed else "FAIL")
+        verdict = "-" if r.kind in ("baseline", "reference") else ("PASS" if r.passed else "FAIL")
         lines.append(
-            f"| {r.name} | {r.kind} | {r.median_import_ms:.1f} | {r.ratio:.2f}x | {r.median_process_ms:.1f} "
+            f"| {r.name} | {r.kind} | {r.median_import_ms:.1f} | {r.ratio:.2f}x | {r.ratio_to_reference:.2f}x "
+            f"| {r.median_process_ms:.1f} "
             f"| {r.process_ratio:.2f}x | {r.modules_imported} | {'yes' if r.fastapi_imported else 'no'} "
             f"| {r.target} | {verdict} |"
         )
@@ -310,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="coldstart-") as tmp:
         baseline_dir = Path(tmp)
         (baseline_dir / f"{BASELINE_MODULE}.py").write_text(BASELINE_SOURCE)
+        (baseline_dir / f"{REFERENCE_MODULE}.py").write_text(REFERENCE_SOURCE)
         targets = discover_targets(baseline_dir)
         samples = measure(targets, args.runs, args.seed, progress=not args.json, site=args.site)
     results = summarise(targets, samples)
