@@ -1,7 +1,5 @@
 """The FastAPI app factory every HTTP function uses: error envelope, request ids, CORS, resources."""
 
-from __future__ import annotations
-
 import re
 import time
 import uuid

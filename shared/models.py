@@ -1,7 +1,5 @@
 """Pydantic models of the platform's data: what the repositories return and the APIs accept."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -165,7 +163,7 @@ class PublicWidgetConfig(Model):
     demo_expires_at: datetime | None
 
     @classmethod
-    def from_widget(cls, widget: Widget) -> PublicWidgetConfig:
+    def from_widget(cls, widget: Widget) -> "PublicWidgetConfig":
         c = widget.config
         return cls(
             id=widget.id,

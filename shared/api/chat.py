@@ -1,7 +1,5 @@
 """The visitor chat: send a message (relayed to n8n), read the session's history, give feedback."""
 
-from __future__ import annotations
-
 import base64
 from datetime import datetime
 from typing import Annotated, Literal

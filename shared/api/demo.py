@@ -4,8 +4,6 @@ An unknown, expired or non-demo widget gets a friendly HTML 404, never JSON: peo
 in a browser.
 """
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 from html import escape
 from uuid import UUID

@@ -1,7 +1,5 @@
 """FastAPI dependencies shared by the routers: settings, database, the public widget check."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID

@@ -1,7 +1,5 @@
 """POST /v1/widgets/{id}/sessions: start a visitor session, or renew one after a reload."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """Public widget configuration: what the embedded widget needs to draw itself, nothing private."""
 
-from __future__ import annotations
-
 import hashlib
 
 from fastapi import APIRouter, Request, Response
