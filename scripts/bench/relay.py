@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -558,6 +559,7 @@ class Outcome:
     chat_logs_answered: int
     runner_log_lines: int
     runner_access_lines: int
+    reference_ms: tuple[float, float]  # the machine's speed before and after (`reference_workload_ms`)
 
 
 def log(options: Options, text: str) -> None:
@@ -565,8 +567,27 @@ def log(options: Options, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
 
+def reference_workload_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python workload (JSON round trips, hashing), best of three.
+
+    The shared machine's speed drifts (the same code has measured 1.0 and 3.4 ms of runner CPU per
+    message an hour apart), so every report carries this reading, taken before and after.
+    """
+    data = {"sessionId": "0" * 32, "chatInput": "What are your opening hours?", "n": list(range(40))}
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        for _ in range(5000):
+            raw = json.dumps(data).encode()
+            hashlib.sha256(raw).hexdigest()
+            json.loads(raw)
+        best = min(best, time.process_time() - start)
+    return round(best * 1000, 1)
+
+
 async def measure(options: Options, database: BenchDatabase) -> Outcome:
     LOG_DIR.mkdir(parents=True, exist_ok=True)
+    reference_before = reference_workload_ms()
     runner_log = LOG_DIR / "relay-runner.log"
     webhook, webhook_port = start_webhook()
     runner: subprocess.Popen[bytes] | None = None
@@ -628,6 +649,7 @@ async def measure(options: Options, database: BenchDatabase) -> Outcome:
     summaries = {
         f"{mode}/{path}": summarise(measured, path, mode) for mode in ("closed", "open") for path in PATHS
     }
+    reference_after = reference_workload_ms()
     platform = [s for s in warmups + measured if s.path == "platform"]
     rows, answered = count_chat_logs(database.url, widget_id)
     lines = read_log(runner_log).splitlines()
@@ -641,6 +663,7 @@ async def measure(options: Options, database: BenchDatabase) -> Outcome:
         runner_access_lines=sum(
             '"message": "request"' in line or '"message":"request"' in line for line in lines
         ),
+        reference_ms=(reference_before, reference_after),
     )
 
 
@@ -730,6 +753,8 @@ def format_report(options: Options, outcome: Outcome, overhead: dict[str, float]
         f"open loop, generator lateness p99: direct {s['open/direct'].late_p99_ms} ms, "
         f"platform {s['open/platform'].late_p99_ms} ms",
         f"dev runner log: {outcome.runner_log_lines} lines, {outcome.runner_access_lines} access lines",
+        f"machine speed (reference workload, CPU ms, lower is faster): {outcome.reference_ms[0]:.1f} before, "
+        f"{outcome.reference_ms[1]:.1f} after",
         "",
         "| target | value | goal | result |",
         "|---|---|---|---|",
@@ -799,6 +824,7 @@ def main(argv: list[str] | None = None) -> int:
             "chat_logs_answered": outcome.chat_logs_answered,
             "runner_log_lines": outcome.runner_log_lines,
             "runner_access_lines": outcome.runner_access_lines,
+            "reference_workload_ms": list(outcome.reference_ms),
             "checks": [asdict(c) for c in checks],
             "passed": not failed,
         }
