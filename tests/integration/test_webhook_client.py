@@ -293,3 +293,14 @@ async def test_connections_idle_for_too_long_are_not_reused() -> None:
         await webhooks.aclose()
     # Reused after a short pause (Node closes idle connections after 5 s); a new one after a long one
     assert [number for number, _, _ in server.requests] == [1, 1, 2]
+
+
+@pytest.mark.anyio
+async def test_idle_connections_are_capped_across_webhooks_keeping_the_newest() -> None:
+    webhooks = WebhookClient(max_connections=1, max_response_bytes=LIMIT, user_agent="t")
+    async with RawServer([ok(), ok()]) as first, RawServer([ok()]) as second:
+        await post(webhooks, first.url())
+        await post(webhooks, second.url())  # keeping this one closes the idle one to `first`
+        await post(webhooks, first.url())
+        await webhooks.aclose()
+    assert first.connections == 2 and second.connections == 1
