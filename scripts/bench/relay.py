@@ -264,9 +264,12 @@ def process_tree_cpu_seconds(root_pid: int) -> float:
     return total
 
 
-def machine_busy_seconds() -> float:
-    """Busy CPU seconds of the whole machine (all cores, every tenant), from /proc/stat."""
+def machine_busy_seconds(*, steal_only: bool = False) -> float:
+    """Busy CPU seconds of the whole machine (all cores, every tenant, and the time the hypervisor
+    gave to other virtual machines: "steal"), from /proc/stat."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    if steal_only:
+        return values[7] / CLK_TCK
     idle = values[3] + values[4]  # idle + iowait
     return (sum(values[:8]) - idle) / CLK_TCK
 
@@ -287,6 +290,7 @@ class CpuMeter:
             "runner_kernel": process_cpu_seconds(self.runner_pid, system_only=True),
             "webhook": process_cpu_seconds(self.webhook_pid),
             "machine": machine_busy_seconds(),
+            "steal": machine_busy_seconds(steal_only=True),
         }
         if self.postgres_pid is not None:
             values["postgres"] = process_tree_cpu_seconds(self.postgres_pid)
@@ -410,6 +414,7 @@ class Summary:
     cpu_ms_per_message: dict[str, float]
     cores_busy: float  # machine-wide busy CPU seconds per wall second (every tenant)
     cores_busy_others: float  # the part of it that none of the benchmark's processes used
+    cores_stolen: float  # the part of that the hypervisor gave to other virtual machines
 
 
 def summarise(segments: list[Segment], path: PathName, mode: Mode) -> Summary:
@@ -441,6 +446,7 @@ def summarise(segments: list[Segment], path: PathName, mode: Mode) -> Summary:
         cpu_ms_per_message={name: round(value / messages * 1000, 3) for name, value in cpu.items()},
         cores_busy=round(cpu.get("machine", 0.0) / elapsed, 2),
         cores_busy_others=round(max(0.0, cpu.get("machine", 0.0) - ours) / elapsed, 2),
+        cores_stolen=round(cpu.get("steal", 0.0) / elapsed, 2),
     )
 
 
@@ -720,7 +726,7 @@ def format_report(options: Options, outcome: Outcome, overhead: dict[str, float]
         f"Relay overhead: {options.sessions} sessions, {options.seconds:g} s per path and load "
         f"({options.rounds} interleaved rounds), open loop at {options.rate:g} msg/s\n",
         "| load | path | messages | msg/s | p50 ms | p90 ms | p99 ms | max ms "
-        "| CPU ms/msg: generator / runner / webhook / postgres / machine | cores busy: all (others) |",
+        "| CPU ms/msg: generator / runner / webhook / postgres / machine | cores busy: all (others; stolen) |",
         "|---|---|--:|--:|--:|--:|--:|--:|---|--:|",
     ]
     for key, summary in outcome.summaries.items():
@@ -733,7 +739,7 @@ def format_report(options: Options, outcome: Outcome, overhead: dict[str, float]
         lines.append(
             f"| {load} | {path} | {summary.messages} | {summary.messages_per_second:.0f} | {summary.p50_ms:.2f} "
             f"| {summary.p90_ms:.2f} | {summary.p99_ms:.2f} | {summary.max_ms:.1f} | {cpu} "
-            f"| {summary.cores_busy:.2f} ({summary.cores_busy_others:.2f}) |"
+            f"| {summary.cores_busy:.2f} ({summary.cores_busy_others:.2f}; {summary.cores_stolen:.2f}) |"
         )
     s = outcome.summaries
     lines += [

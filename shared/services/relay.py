@@ -8,6 +8,7 @@ over the raw body. Every way the call can fail becomes a `RelayError` with a DES
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -24,10 +25,6 @@ from shared.webhook_client import (
     WebhookHTTPError,
     WebhookTLSError,
 )
-
-# PyJWT (~10 ms of imports) loads with the first relayed message, not at start-up: a cold chat
-# function's first request is usually the browser's CORS preflight, which does not need it, and the
-# message that follows waits on n8n for far longer than that.
 
 MAX_REPLY_BYTES = 256 * 1024
 USER_AGENT = "chat-widget-platform-relay/1"
@@ -95,8 +92,6 @@ def build_request(
     widget: Widget, *, session_id: str, message_id: UUID, text: str, page: PageContext, now: datetime
 ) -> tuple[bytes, dict[str, str]]:
     """The raw JSON body and headers for one message (DESIGN.md "Backend ↔ n8n")."""
-    import jwt
-
     config = widget.config
     body = {
         "action": "sendMessage",
@@ -117,18 +112,18 @@ def build_request(
     }
     raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     secret = widget.widget_secret.get_secret_value()
-    token = jwt.encode(
+    issued = int(now.timestamp())
+    token = hs256_jwt(
         {
             "sub": str(widget.id),
             "sid": session_id,
             "jti": str(message_id),
-            "iat": now,
-            "exp": now + JWT_LIFETIME,
+            "iat": issued,
+            "exp": issued + int(JWT_LIFETIME.total_seconds()),
         },
-        secret,
-        algorithm="HS256",
+        secret.encode(),
     )
-    stamp = str(int(now.timestamp()))
+    stamp = str(issued)
     signature = hmac.new(secret.encode(), stamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
     headers = {
         "Content-Type": "application/json",
@@ -137,6 +132,21 @@ def build_request(
         "X-Widget-Signature": f"t={stamp},v1={signature}",
     }
     return raw, headers
+
+
+_JWT_HEADER = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=")
+
+
+def hs256_jwt(claims: dict[str, Any], key: bytes) -> str:
+    """A compact JWS (RFC 7515) of `claims`, signed with HMAC-SHA256: what n8n's JWT Auth verifies.
+
+    Signing only, never verifying, so this is all of it; PyJWT took ~0.05 ms per message, mostly
+    re-checking on every call that an HMAC key is not a PEM or DER public key.
+    """
+    payload = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode()).rstrip(b"=")
+    signing_input = _JWT_HEADER + b"." + payload
+    signature = base64.urlsafe_b64encode(hmac.new(key, signing_input, hashlib.sha256).digest()).rstrip(b"=")
+    return (signing_input + b"." + signature).decode("ascii")
 
 
 async def call_webhook(
