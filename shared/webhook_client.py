@@ -113,6 +113,8 @@ class WebhookClient:
         async with self._slots:
             connection = self._take_idle(target.origin)
             if connection is not None:
+                # Closed by the server while idle, before it read the request (a keep-alive race):
+                # nothing reached the workflow, so the request goes once more on a new connection.
                 with contextlib.suppress(_StaleConnectionError):
                     return await self._exchange(connection, target.origin, request, reused=True)
             connection = await self._connect(target.origin)
