@@ -113,8 +113,9 @@ class WebhookClient:
         async with self._slots:
             connection = self._take_idle(target.origin)
             if connection is not None:
-                # Closed by the server while idle, before it read the request (a keep-alive race):
-                # nothing reached the workflow, so the request goes once more on a new connection.
+                # No byte of a response on a kept-alive connection: the server almost surely closed
+                # it while idle (a keep-alive race) before reading the request, so the request goes
+                # once more on a new connection, as browsers and urllib3 also do.
                 with contextlib.suppress(_StaleConnectionError):
                     return await self._exchange(connection, target.origin, request, reused=True)
             connection = await self._connect(target.origin)
