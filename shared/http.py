@@ -1,5 +1,6 @@
 """The FastAPI app factory every HTTP function uses: error envelope, request ids, CORS, resources."""
 
+import hmac
 import re
 import time
 import uuid
@@ -34,6 +35,7 @@ _STATUS_CODES = {
     429: "rate_limited",
 }
 EXPOSED_HEADERS = "Retry-After, ETag, X-Request-Id"
+ORIGIN_VERIFY_HEADER = b"x-origin-verify"
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -87,6 +89,8 @@ def create_app(*, title: str, routers: Sequence[APIRouter] = (), settings: Setti
     _install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(CorsMiddleware)
+    if settings.origin_verify_secret is not None:
+        app.add_middleware(OriginVerifyMiddleware, secret=settings.origin_verify_secret.get_secret_value())
     app.add_middleware(RequestContextMiddleware)
     return app
 
@@ -233,6 +237,28 @@ class CorsMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
+
+
+class OriginVerifyMiddleware:
+    """Refuses (403) requests that did not come through the platform's CloudFront distribution,
+    which adds `X-Origin-Verify: <secret>` to every request it forwards. Without it a direct call to
+    a function URL could choose its own `x-viewer-address` and so its per-address rate limit."""
+
+    def __init__(self, app: ASGIApp, *, secret: str) -> None:
+        self.app = app
+        self.secret = secret.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            given = next((v for k, v in scope.get("headers", []) if k == ORIGIN_VERIFY_HEADER), b"")
+            if not hmac.compare_digest(given, self.secret):
+                response = JSONResponse(
+                    error_body("direct_access", "Use the platform's public address for this API."),
+                    status_code=403,
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class BodyLimitMiddleware:

@@ -47,6 +47,8 @@ class Settings(BaseModel):
     database_url_ssm_parameter: str | None = None
     signing_key: SecretStr | None = None
     signing_key_ssm_parameter: str | None = None
+    origin_verify_secret: SecretStr | None = None
+    origin_verify_secret_ssm_parameter: str | None = None
     db_statement_timeout_ms: int = Field(5000, ge=0, le=600_000)
     db_pool_size: int = Field(1, ge=1, le=64)
     widget_cache_seconds: float = Field(30.0, ge=0, le=300)
@@ -70,7 +72,7 @@ class Settings(BaseModel):
         """Fill a secret from SSM when only its parameter name is given (read once per process)."""
         if not isinstance(data, dict):
             return data
-        for field in ("database_url", "signing_key"):
+        for field in ("database_url", "signing_key", "origin_verify_secret"):
             parameter = data.get(f"{field}_ssm_parameter")
             if parameter and not data.get(field):
                 data = {**data, field: read_ssm_parameter(str(parameter))}
@@ -87,6 +89,13 @@ class Settings(BaseModel):
             raise ValueError(
                 f"SIGNING_KEY must be a real secret of at least {MIN_SIGNING_KEY_LENGTH} characters "
                 "outside development (set SIGNING_KEY or SIGNING_KEY_SSM_PARAMETER)"
+            )
+        verify = self.origin_verify_secret.get_secret_value() if self.origin_verify_secret else None
+        if verify is not None and (
+            verify.lower() in PLACEHOLDER_SECRETS or len(verify) < MIN_SIGNING_KEY_LENGTH
+        ):
+            raise ValueError(
+                f"ORIGIN_VERIFY_SECRET must be a real secret of at least {MIN_SIGNING_KEY_LENGTH} characters"
             )
         password = urlsplit(self.database_url.get_secret_value()).password
         if password is not None and password.lower() in PLACEHOLDER_SECRETS:

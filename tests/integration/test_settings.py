@@ -22,6 +22,8 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
         "ENVIRONMENT",
         "DATABASE_URL_SSM_PARAMETER",
         "SIGNING_KEY_SSM_PARAMETER",
+        "ORIGIN_VERIFY_SECRET",
+        "ORIGIN_VERIFY_SECRET_SSM_PARAMETER",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
@@ -42,8 +44,11 @@ def test_secrets_can_come_from_ssm_and_are_read_once(env: pytest.MonkeyPatch) ->
             Name="/cw/db", Value="postgresql://app:s3cr3t-pw@db.example:6543/postgres", Type="SecureString"
         )
         ssm.put_parameter(Name="/cw/key", Value=REAL_KEY, Type="SecureString")
+        # (a String parameter: CloudFront reads the same value at deploy time)
+        ssm.put_parameter(Name="/cw/origin", Value="o" * 40, Type="String")
         env.setenv("DATABASE_URL_SSM_PARAMETER", "/cw/db")
         env.setenv("SIGNING_KEY_SSM_PARAMETER", "/cw/key")
+        env.setenv("ORIGIN_VERIFY_SECRET_SSM_PARAMETER", "/cw/origin")
         # When settings load
         settings = get_settings()
         # Then the values come from SSM, and a second load does not ask again
@@ -52,7 +57,9 @@ def test_secrets_can_come_from_ssm_and_are_read_once(env: pytest.MonkeyPatch) ->
         assert settings.database_url.get_secret_value().endswith("db.example:6543/postgres")
         assert settings.signing_key_bytes == REAL_KEY.encode()
         assert Settings.from_environ().signing_key_bytes == REAL_KEY.encode()
-        assert "s3cr3t" not in repr(settings)
+        assert settings.origin_verify_secret is not None
+        assert settings.origin_verify_secret.get_secret_value() == "o" * 40
+        assert "s3cr3t" not in repr(settings) and "o" * 40 not in repr(settings)
 
 
 @pytest.mark.parametrize(
@@ -63,6 +70,7 @@ def test_secrets_can_come_from_ssm_and_are_read_once(env: pytest.MonkeyPatch) ->
         ("postgresql://u:strong-pw@db/x", None, "SIGNING_KEY"),
         ("postgresql://u:postgres@db/x", REAL_KEY, "placeholder password"),
         (None, REAL_KEY, "DATABASE_URL"),
+        ("postgresql://u:strong-pw@db/x", REAL_KEY, "ORIGIN_VERIFY_SECRET"),
     ],
 )
 def test_production_refuses_placeholders(
@@ -72,6 +80,8 @@ def test_production_refuses_placeholders(
         env.setenv("DATABASE_URL", database_url)
     if signing_key:
         env.setenv("SIGNING_KEY", signing_key)
+    if problem == "ORIGIN_VERIFY_SECRET":
+        env.setenv("ORIGIN_VERIFY_SECRET", "changeme")
     with pytest.raises(ConfigurationError, match=problem):
         get_settings()
 

@@ -94,3 +94,23 @@ def test_client_ip_prefers_the_trusted_proxy_header() -> None:
         client_ip(request({header: "198.51.100.10:46532"}), "") == "10.0.0.9"
     )  # not configured: not trusted
     assert client_ip(request({"x-forwarded-for": "1.2.3.4"}), header) == "10.0.0.9"
+
+
+@pytest.mark.anyio
+async def test_with_an_origin_verify_secret_only_requests_carrying_it_are_served() -> None:
+    secret = "s" * 40
+    app = create_app(
+        title="t",
+        routers=[router],
+        settings=make_settings("postgresql://u@localhost/never-used", origin_verify_secret=secret),
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        direct = await c.get("/missing")
+        forged = await c.get("/missing", headers={"X-Origin-Verify": "s" * 39})
+        through_cloudfront = await c.get("/missing", headers={"X-Origin-Verify": secret})
+    for refused in (direct, forged):
+        assert refused.status_code == 403 and refused.headers["x-request-id"]
+        assert refused.json()["error"]["code"] == "direct_access"
+        assert secret not in refused.text
+    assert through_cloudfront.status_code == 404
+    assert through_cloudfront.json()["error"]["code"] == "thing_not_found"

@@ -363,6 +363,23 @@ def test_http_function_has_a_public_url_and_no_schedule(name: str) -> None:
     assert "Events" not in properties
 
 
+def test_every_function_origin_proves_the_request_came_through_cloudfront() -> None:
+    # Given the distribution's origins that are function URLs
+    function_origins = [o for o in distribution_config()["Origins"] if "CustomOriginConfig" in o]
+    assert len(function_origins) == len([n for n in FUNCTION_NAMES if n not in SCHEDULES])
+    # Then each sends the X-Origin-Verify value that the functions read from the same SSM parameter
+    expected = [
+        {
+            "HeaderName": "X-Origin-Verify",
+            "HeaderValue": {"Fn::Sub": "{{resolve:ssm:${OriginVerifySsmParameter}}}"},
+        }
+    ]
+    for origin in function_origins:
+        assert origin["OriginCustomHeaders"] == expected, origin["Id"]
+    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["ORIGIN_VERIFY_SECRET_SSM_PARAMETER"] == {"Ref": "OriginVerifySsmParameter"}
+
+
 # --- (d) logs with retention, least-privilege policies ------------------------------------------
 
 
@@ -384,7 +401,7 @@ def test_function_policies_name_every_resource(name: str) -> None:
     # Given every statement a function's policies can grant
     statements = list(policy_statements(function_properties(name)))
 
-    # Then none grants on `*` or with a wildcard action, and SSM reads only the two platform secrets
+    # Then none grants on `*` or with a wildcard action, and SSM reads only the three platform secrets
     assert statements
     for statement in statements:
         assert "*" not in as_list(statement["Resource"]), f"{name}: {statement.get('Sid')} grants on *"
@@ -395,7 +412,11 @@ def test_function_policies_name_every_resource(name: str) -> None:
                 re.findall(r"\$\{(\w+SsmParameter)\}", resource["Fn::Sub"])[0]
                 for resource in as_list(statement["Resource"])
             )
-            assert parameters == ["DatabaseUrlSsmParameter", "SigningKeySsmParameter"]
+            assert parameters == [
+                "DatabaseUrlSsmParameter",
+                "OriginVerifySsmParameter",
+                "SigningKeySsmParameter",
+            ]
 
 
 @pytest.mark.parametrize("name", FUNCTION_NAMES)
