@@ -264,14 +264,20 @@ def process_tree_cpu_seconds(root_pid: int) -> float:
     return total
 
 
-def machine_busy_seconds(*, steal_only: bool = False) -> float:
-    """Busy CPU seconds of the whole machine (all cores, every tenant, and the time the hypervisor
-    gave to other virtual machines: "steal"), from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    if steal_only:
-        return values[7] / CLK_TCK
-    idle = values[3] + values[4]  # idle + iowait
-    return (sum(values[:8]) - idle) / CLK_TCK
+def _machine_cpu_ticks() -> list[int]:
+    return [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+
+
+def machine_busy_seconds() -> float:
+    """Busy CPU seconds of the whole machine (all cores, every tenant, and "steal"), from /proc/stat."""
+    ticks = _machine_cpu_ticks()
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return (sum(ticks[:8]) - idle) / CLK_TCK
+
+
+def machine_steal_seconds() -> float:
+    """CPU seconds the hypervisor gave to other virtual machines instead of this one."""
+    return _machine_cpu_ticks()[7] / CLK_TCK
 
 
 @dataclass
@@ -290,7 +296,7 @@ class CpuMeter:
             "runner_kernel": process_cpu_seconds(self.runner_pid, system_only=True),
             "webhook": process_cpu_seconds(self.webhook_pid),
             "machine": machine_busy_seconds(),
-            "steal": machine_busy_seconds(steal_only=True),
+            "steal": machine_steal_seconds(),
         }
         if self.postgres_pid is not None:
             values["postgres"] = process_tree_cpu_seconds(self.postgres_pid)

@@ -54,16 +54,21 @@ import platform
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
-from scripts.bench.harness import bench_database, create_bench_widget, free_port, stop_process
+from scripts.bench.harness import (
+    bench_database,
+    create_bench_widget,
+    free_port,
+    serve_in_thread,
+    stop_process,
+)
 from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
 from scripts.dev import start_in_background
 
@@ -330,15 +335,8 @@ def serve(site: StaticSite) -> Iterator[StaticSite]:
         def log_message(self, *_: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    site.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_in_thread(Handler) as site.base_url:
         yield site
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def host_page(script_src: str, widget_id: UUID) -> bytes:

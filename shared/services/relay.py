@@ -8,7 +8,6 @@ over the raw body. Every way the call can fail becomes a `RelayError` with a DES
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import hmac
 import json
@@ -18,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from shared.models import WebhookErrorType, Widget
+from shared.services.sessions import b64url
 from shared.webhook_client import (
     BodyTooLargeError,
     WebhookClient,
@@ -64,28 +64,22 @@ class RelayError(Exception):
 
 
 class WebhookCaller:
-    """Calls webhooks through one `WebhookClient` per process, made on the first call and then
-    reused, so connections to n8n stay alive between messages."""
+    """Calls webhooks through one `WebhookClient` per process, so connections to n8n stay alive
+    between messages."""
 
     def __init__(self, *, max_connections: int) -> None:
-        self._max_connections = max_connections
-        self._client: WebhookClient | None = None
+        self._client = WebhookClient(
+            max_connections=max_connections, max_response_bytes=MAX_REPLY_BYTES, user_agent=USER_AGENT
+        )
 
     async def post(self, url: str, *, body: bytes, headers: dict[str, str], timeout_seconds: float) -> Reply:
         """POST one message and parse the reply; any failure raises `RelayError`."""
-        if self._client is None:
-            self._client = WebhookClient(
-                max_connections=self._max_connections,
-                max_response_bytes=MAX_REPLY_BYTES,
-                user_agent=USER_AGENT,
-            )
         return await call_webhook(
             self._client, url, body=body, headers=headers, timeout_seconds=timeout_seconds
         )
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        await self._client.aclose()
 
 
 def build_request(
@@ -111,7 +105,7 @@ def build_request(
         },
     }
     raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    secret = widget.widget_secret.get_secret_value()
+    key = widget.widget_secret.get_secret_value().encode()
     issued = int(now.timestamp())
     token = hs256_jwt(
         {
@@ -121,10 +115,10 @@ def build_request(
             "iat": issued,
             "exp": issued + int(JWT_LIFETIME.total_seconds()),
         },
-        secret.encode(),
+        key,
     )
     stamp = str(issued)
-    signature = hmac.new(secret.encode(), stamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
+    signature = hmac.new(key, stamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
     headers = {
         "Content-Type": "application/json",
         "Accept": "application/json, text/plain;q=0.9, */*;q=0.1",
@@ -134,7 +128,7 @@ def build_request(
     return raw, headers
 
 
-_JWT_HEADER = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=")
+_JWT_HEADER = b64url(b'{"alg":"HS256","typ":"JWT"}')
 
 
 def hs256_jwt(claims: dict[str, Any], key: bytes) -> str:
@@ -143,10 +137,8 @@ def hs256_jwt(claims: dict[str, Any], key: bytes) -> str:
     Signing only, never verifying, so this is all of it; PyJWT took ~0.05 ms per message, mostly
     re-checking on every call that an HMAC key is not a PEM or DER public key.
     """
-    payload = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode()).rstrip(b"=")
-    signing_input = _JWT_HEADER + b"." + payload
-    signature = base64.urlsafe_b64encode(hmac.new(key, signing_input, hashlib.sha256).digest()).rstrip(b"=")
-    return (signing_input + b"." + signature).decode("ascii")
+    signing_input = f"{_JWT_HEADER}.{b64url(json.dumps(claims, separators=(',', ':')).encode())}"
+    return f"{signing_input}.{b64url(hmac.new(key, signing_input.encode(), hashlib.sha256).digest())}"
 
 
 async def call_webhook(

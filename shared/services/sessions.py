@@ -34,7 +34,7 @@ def new_session_id() -> str:
 def issue_token(key: bytes, *, widget_id: UUID, session_id: str, now: datetime) -> tuple[str, datetime]:
     """A token for the session, valid for 24 hours from `now`; returns it with its expiry."""
     expires_at = (now + SESSION_LIFETIME).replace(microsecond=0)
-    payload = _b64(json.dumps([str(widget_id), session_id, int(expires_at.timestamp())]).encode())
+    payload = b64url(json.dumps([str(widget_id), session_id, int(expires_at.timestamp())]).encode())
     return f"{_VERSION}.{payload}.{_sign(key, payload)}", expires_at
 
 
@@ -61,10 +61,11 @@ def verify_token(
 
 
 def _sign(key: bytes, payload: str) -> str:
-    return _b64(hmac.new(key, f"session.{payload}".encode(), hashlib.sha256).digest())
+    return b64url(hmac.new(key, f"session.{payload}".encode(), hashlib.sha256).digest())
 
 
-def _b64(raw: bytes) -> str:
+def b64url(raw: bytes) -> str:
+    """Unpadded base64url, as JWS and these tokens use it."""
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 

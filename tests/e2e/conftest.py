@@ -7,12 +7,11 @@ another port, so every call the widget makes is cross-origin, as on a customer's
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import psycopg
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from scripts.bench.harness import free_port
+from scripts.bench.harness import free_port, serve_in_thread
 from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
 from scripts.dev import start_in_background
 from shared.db import Database
@@ -135,11 +134,8 @@ def host_site() -> Iterator[HostSite]:
         def log_message(self, *_: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    site.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield site
-    server.shutdown()
+    with serve_in_thread(Handler) as site.base_url:
+        yield site
 
 
 @pytest.fixture(scope="session")
