@@ -8,24 +8,27 @@ export interface FakeNode {
   text: string;
 }
 
-function node(tag: string): FakeNode & Record<string, unknown> {
-  const n: FakeNode & Record<string, unknown> = {
-    tag, attrs: {}, children: [], text: "",
-    appendChild(child: FakeNode) { n.children.push(child); return child; },
-  };
-  for (const prop of ["href", "target", "rel"]) {
-    Object.defineProperty(n, prop, { set(v: string) { n.attrs[prop] = String(v); }, get() { return n.attrs[prop]; } });
-  }
-  Object.defineProperty(n, "textContent", {
-    set(v: string) { n.children = [{ tag: "#text", attrs: {}, children: [], text: String(v) }]; },
-  });
-  return n;
+// A class, so the accessors live on one prototype: defining them on every node made building the
+// DOM of a long reply take seconds.
+class FakeElement implements FakeNode {
+  attrs: Record<string, string> = {};
+  children: FakeNode[] = [];
+  text = "";
+  constructor(public tag: string) {}
+  appendChild(child: FakeNode): FakeNode { this.children.push(child); return child; }
+  set textContent(v: string) { this.children = [{ tag: "#text", attrs: {}, children: [], text: String(v) }]; }
+  get href(): string { return this.attrs.href; }
+  set href(v: string) { this.attrs.href = String(v); }
+  get target(): string { return this.attrs.target; }
+  set target(v: string) { this.attrs.target = String(v); }
+  get rel(): string { return this.attrs.rel; }
+  set rel(v: string) { this.attrs.rel = String(v); }
 }
 
 export const fakeDocument = {
-  createElement: (tag: string) => node(tag.toLowerCase()),
+  createElement: (tag: string) => new FakeElement(tag.toLowerCase()),
   createTextNode: (text: string) => ({ tag: "#text", attrs: {}, children: [], text }),
-  createDocumentFragment: () => node("#fragment"),
+  createDocumentFragment: () => new FakeElement("#fragment"),
 } as unknown as Document;
 
 export function walk(root: FakeNode, visit: (n: FakeNode) => void): void {
