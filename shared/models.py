@@ -14,6 +14,8 @@ from pydantic import (
     StringConstraints,
 )
 
+from shared.webhook_url import check_webhook_url
+
 
 class Model(BaseModel):
     """Base of every model: schemas are built on first use, so a function only pays for the models
@@ -50,6 +52,9 @@ def _normalise_origin(value: str) -> str:
 
 
 ImageUrl = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_check_image_url)]
+# Every webhook URL a caller gives us (DESIGN.md "Webhook URL policy"); what the deployment allows
+# (https only, no private addresses...) is `Settings.webhook_policy`, checked on save and on call.
+WebhookUrl = Annotated[str, AfterValidator(check_webhook_url)]
 Origin = Annotated[str, StringConstraints(max_length=300), AfterValidator(_normalise_origin)]
 
 
@@ -68,10 +73,22 @@ class WidgetTheme(Model):
 
 
 class RateLimitConfig(Model):
+    """Per-widget limits on the public routes, each counted in fixed one-minute windows.
+
+    "Per address" is per IPv4 address, or per IPv6 /64 (one subscriber's network).
+    """
+
     model_config = ConfigDict(extra="ignore", defer_build=True)
 
+    # Messages (each one calls the workflow): per session and per address.
     per_session_per_minute: int = Field(20, ge=1, le=10_000)
     per_ip_per_minute: int = Field(60, ge=1, le=100_000)
+    # Session starts and renewals per address (a visitor needs one per page load at most).
+    per_ip_sessions_per_minute: int = Field(30, ge=1, le=100_000)
+    # History reads per address (opening the widget reads up to 10 pages).
+    per_ip_reads_per_minute: int = Field(120, ge=1, le=100_000)
+    # Thumbs up or down per address.
+    per_ip_feedback_per_minute: int = Field(60, ge=1, le=100_000)
 
 
 class WidgetConfig(Model):
@@ -113,7 +130,7 @@ class Widget(Model):
     client_id: UUID
     name: str
     config: WidgetConfig
-    webhook_url: str
+    webhook_url: str  # written through WebhookUrl; checked again on every call
     widget_secret: SecretStr
     is_active: bool
     is_demo: bool
@@ -134,7 +151,7 @@ class WidgetCreate(Model):
 
     client_id: UUID
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-    webhook_url: Annotated[str, StringConstraints(max_length=2000)]
+    webhook_url: WebhookUrl
     config: WidgetConfig = Field(default_factory=WidgetConfig)
     is_active: bool = True
     is_demo: bool = False
@@ -260,6 +277,8 @@ WebhookErrorType = Literal[
     "invalid_response",
     "unsupported_response",
     "too_large",
+    "blocked_address",
+    "overloaded",
 ]
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from shared.errors import ConfigurationError
+from shared.webhook_url import WebhookPolicy
 
 # Values that mean "nobody set a real secret"; refused outside development.
 PLACEHOLDER_SECRETS = frozenset(
@@ -54,7 +55,11 @@ class Settings(BaseModel):
     widget_cache_seconds: float = Field(30.0, ge=0, le=300)
     webhook_timeout_seconds: float = Field(25.0, gt=0, le=28)
     webhook_max_connections: int = Field(100, ge=1, le=1000)
-    allow_insecure_webhooks: bool = False
+    webhook_max_connections_per_origin: int = Field(20, ge=1, le=1000)
+    # None: allowed in development only (plain http:// to loopback, for local n8n and the tests).
+    allow_insecure_webhooks: bool | None = None
+    allow_private_webhooks: bool = False
+    db_operation_timeout_seconds: float = Field(3.0, gt=0, le=30)
     public_base_url: str = "http://127.0.0.1:8000"
     client_ip_header: str = ""
     log_level: str = "INFO"
@@ -105,6 +110,15 @@ class Settings(BaseModel):
     @property
     def is_development(self) -> bool:
         return self.environment == "development"
+
+    @property
+    def webhook_policy(self) -> WebhookPolicy:
+        """What webhooks may reach here (DESIGN.md "Webhook URL policy")."""
+        insecure = self.allow_insecure_webhooks
+        return WebhookPolicy(
+            allow_insecure=self.is_development if insecure is None else insecure,
+            allow_private=self.allow_private_webhooks,
+        )
 
     @property
     def signing_key_bytes(self) -> bytes:

@@ -73,7 +73,11 @@ MAX_OVERHEAD_P50_MS = 5.0
 MAX_OVERHEAD_P99_MS = 20.0
 MIN_MESSAGES_PER_SECOND = 300.0
 # WidgetConfig caps the per-session limit at 10,000/min; both are far above what the load sends.
-RATE_LIMITS = {"per_session_per_minute": 10_000, "per_ip_per_minute": 100_000}
+RATE_LIMITS = {
+    "per_session_per_minute": 10_000,
+    "per_ip_per_minute": 100_000,
+    "per_ip_sessions_per_minute": 100_000,
+}
 CLIENT_IP_HEADER = "CloudFront-Viewer-Address"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 COMPONENTS = ("generator", "runner", "webhook", "postgres")  # the benchmark's own processes

@@ -7,10 +7,10 @@ over the raw body. Every way the call can fail becomes a `RelayError` with a DES
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,12 +19,16 @@ from uuid import UUID
 from shared.models import WebhookErrorType, Widget
 from shared.services.sessions import b64url
 from shared.webhook_client import (
+    DEFAULT_MAX_CONNECTIONS_PER_ORIGIN,
     BodyTooLargeError,
+    WebhookBlockedError,
+    WebhookBusyError,
     WebhookClient,
     WebhookConnectError,
     WebhookHTTPError,
     WebhookTLSError,
 )
+from shared.webhook_url import WebhookPolicy, redact_url
 
 MAX_REPLY_BYTES = 256 * 1024
 USER_AGENT = "chat-widget-platform-relay/1"
@@ -40,10 +44,21 @@ class Reply:
     topic: str | None = None
 
     def __post_init__(self) -> None:
-        # Postgres text cannot hold NUL; a workflow that emits one must not cost the exchange.
-        object.__setattr__(self, "text", self.text.replace("\x00", ""))
+        # Postgres text holds neither NUL nor lone surrogates (JSON's "\ud800" makes one); a workflow
+        # that emits them must not cost the exchange.
+        object.__setattr__(self, "text", valid_text(self.text))
         if self.topic is not None:
-            object.__setattr__(self, "topic", self.topic.replace("\x00", "") or None)
+            object.__setattr__(self, "topic", valid_text(self.topic) or None)
+
+
+def valid_text(value: str) -> str:
+    """`value` as text Postgres stores: lone surrogates replaced (U+FFFD), NUL removed."""
+    if not value.isascii():
+        value = _LONE_SURROGATE.sub("\ufffd", value)  # json.loads pairs valid surrogates itself
+    return value.replace("\x00", "")
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,7 @@ class RelayError(Exception):
     """The webhook did not give a usable reply; `detail` is for admins, never for visitors."""
 
     def __init__(self, error_type: WebhookErrorType, detail: str) -> None:
+        detail = valid_text(detail)  # it is stored, and may quote the reply's bytes
         super().__init__(f"{error_type}: {detail}")
         self.error_type: WebhookErrorType = error_type
         self.detail = detail
@@ -67,15 +83,28 @@ class WebhookCaller:
     """Calls webhooks through one `WebhookClient` per process, so connections to n8n stay alive
     between messages."""
 
-    def __init__(self, *, max_connections: int) -> None:
+    def __init__(
+        self,
+        *,
+        max_connections: int,
+        policy: WebhookPolicy,
+        max_connections_per_origin: int = DEFAULT_MAX_CONNECTIONS_PER_ORIGIN,
+    ) -> None:
         self._client = WebhookClient(
-            max_connections=max_connections, max_response_bytes=MAX_REPLY_BYTES, user_agent=USER_AGENT
+            max_connections=max_connections,
+            max_connections_per_origin=max_connections_per_origin,
+            max_response_bytes=MAX_REPLY_BYTES,
+            user_agent=USER_AGENT,
+            policy=policy,
         )
 
-    async def post(self, url: str, *, body: bytes, headers: dict[str, str], timeout_seconds: float) -> Reply:
-        """POST one message and parse the reply; any failure raises `RelayError`."""
+    async def post(
+        self, url: str, *, body: bytes, headers: dict[str, str], timeout_seconds: float, pool_key: str
+    ) -> Reply:
+        """POST one message and parse the reply; any failure raises `RelayError`. Connections are
+        kept per `pool_key` (the widget id): one widget's webhook never answers another's call."""
         return await call_webhook(
-            self._client, url, body=body, headers=headers, timeout_seconds=timeout_seconds
+            self._client, url, body=body, headers=headers, timeout_seconds=timeout_seconds, pool_key=pool_key
         )
 
     async def aclose(self) -> None:
@@ -142,14 +171,26 @@ def hs256_jwt(claims: dict[str, Any], key: bytes) -> str:
 
 
 async def call_webhook(
-    client: WebhookClient, url: str, *, body: bytes, headers: dict[str, str], timeout_seconds: float
+    client: WebhookClient,
+    url: str,
+    *,
+    body: bytes,
+    headers: dict[str, str],
+    timeout_seconds: float,
+    pool_key: str,
 ) -> Reply:
-    """POST to the webhook and parse its reply; any failure raises `RelayError`."""
+    """POST to the webhook and parse its reply; any failure, of whatever type, raises `RelayError`.
+    The timeout counts from when the call holds a connection slot (the client bounds the wait)."""
     try:
-        async with asyncio.timeout(timeout_seconds):
-            response = await client.post(url, body=body, headers=headers)
-    except TimeoutError:
+        response = await client.post(
+            url, body=body, headers=headers, timeout_seconds=timeout_seconds, pool_key=pool_key
+        )
+    except TimeoutError:  # WebhookTimeoutError
         raise RelayError("timeout", f"no reply within {timeout_seconds:g} s") from None
+    except WebhookBlockedError as exc:
+        raise RelayError("blocked_address", str(exc)) from None
+    except WebhookBusyError as exc:
+        raise RelayError("overloaded", str(exc)) from None
     except WebhookTLSError as exc:
         raise RelayError("tls", str(exc)) from None
     except WebhookConnectError as exc:
@@ -157,8 +198,18 @@ async def call_webhook(
     except BodyTooLargeError as exc:
         raise RelayError("too_large", str(exc)) from None
     except WebhookHTTPError as exc:
-        raise RelayError("unreachable", f"connection failed: {exc}") from None
-    return parse_response(response.status, response.headers.get("content-type", ""), response.body)
+        raise RelayError("invalid_response", f"malformed reply: {exc}") from None
+    except Exception as exc:  # the client maps every failure; this is the second line of defence
+        detail = f"{type(exc).__name__}: {exc}".replace(url, redact_url(url))[:_SNIPPET]
+        raise RelayError("invalid_response", f"unexpected error: {detail}") from None
+    try:
+        return parse_response(response.status, response.headers.get("content-type", ""), response.body)
+    except RelayError:
+        raise
+    except Exception as exc:
+        raise RelayError(
+            "invalid_response", f"unreadable reply: {type(exc).__name__}: {exc}"[:_SNIPPET]
+        ) from None
 
 
 def parse_response(status: int, content_type: str, raw: bytes) -> Reply:
@@ -179,7 +230,8 @@ def parse_response(status: int, content_type: str, raw: bytes) -> Reply:
 
 def parse_reply(content_type: str, raw: bytes) -> Reply:
     """A successful reply: JSON object or array, n8n's newline-delimited stream, or plain text."""
-    text = raw.decode("utf-8", errors="replace").strip()
+    # "utf-8-sig": a byte-order mark before the JSON is not an error (some proxies add one).
+    text = raw.decode("utf-8-sig", errors="replace").strip()
     if not text:
         raise RelayError(
             "invalid_response",
@@ -190,6 +242,8 @@ def parse_reply(content_type: str, raw: bytes) -> Reply:
     if "json" in media_type or text[0] in "{[":
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise RelayError("invalid_response", "JSON nested too deeply") from None
         except ValueError:
             streamed = _parse_stream(text)
             if streamed is not None:
@@ -252,7 +306,7 @@ def _parse_stream(text: str) -> Reply | None:
             continue
         try:
             chunk = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         if not isinstance(chunk, dict) or chunk.get("type") not in ("begin", "item", "end", "error"):
             return None

@@ -18,9 +18,12 @@ from shared.webhook_client import (
     WebhookHTTPError,
     WebhookTLSError,
 )
+from shared.webhook_url import WebhookPolicy
 from tests.n8n import refused_url
 
 LIMIT = 1000
+LOCAL = WebhookPolicy(allow_insecure=True)  # the test servers listen on loopback
+TIMEOUT = 10.0
 
 
 def ok(body: bytes = b'{"output":"ok"}', *extra: str) -> bytes:
@@ -97,14 +100,22 @@ class RawServer:
 
 @pytest.fixture
 async def client() -> AsyncIterator[WebhookClient]:
-    webhooks = WebhookClient(max_connections=4, max_response_bytes=LIMIT, user_agent="test/1")
+    webhooks = WebhookClient(max_connections=4, max_response_bytes=LIMIT, user_agent="test/1", policy=LOCAL)
     yield webhooks
     await webhooks.aclose()
 
 
 async def post(webhooks: WebhookClient, url: str, body: bytes = b'{"chatInput":"hi"}') -> tuple[int, bytes]:
-    response = await webhooks.post(url, body=body, headers={"Content-Type": "application/json"})
+    response = await webhooks.post(
+        url, body=body, headers={"Content-Type": "application/json"}, timeout_seconds=TIMEOUT, pool_key="w"
+    )
     return response.status, response.body
+
+
+@pytest.fixture(params=["asyncio", pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop")])
+def anyio_backend(request: pytest.FixtureRequest) -> object:
+    """Every test on the standard loop and on uvloop (the dev runner's loop)."""
+    return request.param
 
 
 @pytest.mark.anyio
@@ -242,7 +253,13 @@ async def test_unreachable_and_unusable_urls_fail_to_connect(client: WebhookClie
 @pytest.mark.anyio
 async def test_header_injection_is_refused(client: WebhookClient) -> None:
     with pytest.raises(ValueError, match="invalid header"):
-        await client.post("http://127.0.0.1:1/x", body=b"", headers={"X-Evil": "a\r\nHost: other"})
+        await client.post(
+            "http://127.0.0.1:1/x",
+            body=b"",
+            headers={"X-Evil": "a\r\nHost: other"},
+            timeout_seconds=TIMEOUT,
+            pool_key="w",
+        )
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +278,7 @@ async def test_tls_with_a_trusted_certificate_works(certificate_authority: trust
     trusting = ssl.create_default_context()
     certificate_authority.configure_trust(trusting)
     webhooks = WebhookClient(
-        max_connections=1, max_response_bytes=LIMIT, user_agent="t", ssl_context=trusting
+        max_connections=1, max_response_bytes=LIMIT, user_agent="t", ssl_context=trusting, policy=LOCAL
     )
     async with RawServer([ok(b"secure")], ssl_context=tls_server_context(certificate_authority)) as server:
         assert await post(webhooks, server.url()) == (200, b"secure")
@@ -282,7 +299,7 @@ async def test_tls_with_an_untrusted_certificate_fails_as_tls(
 async def test_connections_idle_for_too_long_are_not_reused() -> None:
     now = [1000.0]
     webhooks = WebhookClient(
-        max_connections=2, max_response_bytes=LIMIT, user_agent="t", clock=lambda: now[0]
+        max_connections=2, max_response_bytes=LIMIT, user_agent="t", clock=lambda: now[0], policy=LOCAL
     )
     async with RawServer([ok(b"1"), ok(b"2"), ok(b"3")]) as server:
         await post(webhooks, server.url())
@@ -297,7 +314,7 @@ async def test_connections_idle_for_too_long_are_not_reused() -> None:
 
 @pytest.mark.anyio
 async def test_idle_connections_are_capped_across_webhooks_keeping_the_newest() -> None:
-    webhooks = WebhookClient(max_connections=1, max_response_bytes=LIMIT, user_agent="t")
+    webhooks = WebhookClient(max_connections=1, max_response_bytes=LIMIT, user_agent="t", policy=LOCAL)
     async with RawServer([ok(), ok()]) as first, RawServer([ok()]) as second:
         await post(webhooks, first.url())
         await post(webhooks, second.url())  # keeping this one closes the idle one to `first`
