@@ -15,6 +15,7 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
@@ -121,6 +122,20 @@ def prepare_environment(host: str, port: int) -> str:
     return os.environ["PUBLIC_BASE_URL"]
 
 
+def server_options(host: str, port: int) -> dict[str, Any]:
+    """uvicorn's options for the dev server. It trusts no proxy headers: the visitor is the
+    connection's peer, so X-Forwarded-For cannot choose (or rotate) the per-address rate limit's
+    bucket. uvicorn's default trusts them from loopback, where every local request comes from."""
+    return {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+        "proxy_headers": False,
+        "forwarded_allow_ips": [],
+    }
+
+
 def start_in_background(
     *, database_url: str, port: int, log_path: Path, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
@@ -174,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"serving on {base_url} (Ctrl-C stops the server and the embedded database)")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(app, **server_options(args.host, args.port))
     return 0
 
 

@@ -1,10 +1,12 @@
 """The FastAPI app factory every HTTP function uses: error envelope, request ids, CORS, resources."""
 
 import hmac
+import ipaddress
 import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -16,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import Database
 from shared.errors import AppError
+from shared.models import Widget
 from shared.observability import logger, metrics
 from shared.services.widget_cache import WidgetCache
 from shared.settings import Settings, get_settings
@@ -37,6 +40,12 @@ _STATUS_CODES = {
 EXPOSED_HEADERS = "Retry-After, ETag, X-Request-Id"
 ORIGIN_VERIFY_HEADER = b"x-origin-verify"
 MAX_BODY_BYTES = 64 * 1024
+# The public widget routes, whose widget decides which origins may read their responses.
+WIDGET_PATH = re.compile(r"^/v1/widgets/([^/]+)(?:/|$)")
+# Proxy headers whose value is always "ip:port" (CloudFront's own), so that a value which also reads
+# as a longer bare IPv6 address ("2001:db8::1:443") is still split at its port.
+PORT_SUFFIXED_HEADERS = frozenset({"cloudfront-viewer-address"})
+IPV6_NETWORK_PREFIX = 64
 
 
 class ErrorDetail(BaseModel):
@@ -82,16 +91,22 @@ def create_app(*, title: str, routers: Sequence[APIRouter] = (), settings: Setti
         settings.database_url.get_secret_value(),
         statement_timeout_ms=settings.db_statement_timeout_ms,
         pool_size=settings.db_pool_size,
+        operation_timeout=settings.db_operation_timeout_seconds,
     )
     app.state.widget_cache = WidgetCache(ttl_seconds=settings.widget_cache_seconds)
     for router in routers:
         app.include_router(router)
     _install_error_handlers(app)
+    # Added innermost first. CORS is outermost, so every response gets its headers, the 500 that
+    # RequestContextMiddleware makes of an unhandled exception and the 413 of an oversized body too.
+    app.add_middleware(HeadMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
-    app.add_middleware(CorsMiddleware)
     if settings.origin_verify_secret is not None:
         app.add_middleware(OriginVerifyMiddleware, secret=settings.origin_verify_secret.get_secret_value())
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(
+        CorsMiddleware, widgets=app.state.widget_cache, db=app.state.db, public_origin=settings.public_origin
+    )
     return app
 
 
@@ -111,19 +126,81 @@ def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, An
 
 def allow_cors(request: Request, origin: str | None) -> None:
     """Let the browser read this response from `origin` (set by the route that checked the origin)."""
-    if origin:
-        request.state.cors_origin = origin
+    request.state.cors_origin = origin or ""
+
+
+def refuse_cors(request: Request) -> None:
+    """Let no page read this response cross-origin (the route decided; see `CorsMiddleware`)."""
+    request.state.cors_origin = ""
+
+
+def origin_allowed(widget: Widget, origin: str, *, public_origin: str) -> bool:
+    """Whether a page at `origin` may use `widget`: its `allowed_origins` (empty meaning any), and
+    the platform's own pages always."""
+    allowed = widget.config.allowed_origins
+    return not allowed or origin.lower() in allowed or origin.lower() == public_origin
 
 
 def client_ip(request: Request, header: str) -> str:
-    """The visitor's address: from `header` when the platform sits behind a proxy that sets it
-    (CloudFront's `CloudFront-Viewer-Address`, "ip:port"), else the connection's peer."""
+    """The visitor as per-address rate limits count it: an IPv4 address, or the /64 network of an
+    IPv6 address (one subscriber's network, whose addresses it may rotate at will).
+
+    Read from `header` when the platform sits behind a proxy that sets it (CloudFront's
+    `CloudFront-Viewer-Address`, "ip:port", or a bare address); else, and when that value is not an
+    address, from the connection's peer, so that no made-up value can name or dodge a bucket.
+    """
     if header:
         value = request.headers.get(header, "").strip()
         if value:
-            host, sep, port = value.rpartition(":")
-            return host.strip("[]") if sep and port.isdigit() else value
-    return request.client.host if request.client else "unknown"
+            address = parse_address(value, port_suffixed=header.lower() in PORT_SUFFIXED_HEADERS)
+            if address is not None:
+                return address_key(address)
+            logger.warning(
+                "client address header is not an address; using the peer", extra={"header": header}
+            )
+    peer = request.client.host if request.client else ""
+    address = parse_address(peer, port_suffixed=False)
+    return address_key(address) if address is not None else peer or "unknown"
+
+
+def parse_address(value: str, *, port_suffixed: bool) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address in "[v6]:port", "v4:port", "v6:port" or a bare address; None if it is none of these.
+
+    A value that reads both as a bare IPv6 address and as a shorter one with ":port" is taken as
+    `port_suffixed` says.
+    """
+    if value.startswith("["):
+        host, bracket, port = value[1:].partition("]")
+        if not bracket or (port and not (port.startswith(":") and _is_port(port[1:]))):
+            return None
+        address = _ip(host)
+        return address if isinstance(address, ipaddress.IPv6Address) else None
+    host, colon, port = value.rpartition(":")
+    with_port = _ip(host) if colon and _is_port(port) else None
+    bare = _ip(value)
+    return (with_port or bare) if port_suffixed else (bare or with_port)
+
+
+def address_key(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """The rate-limit identity of an address: an IPv4 address as is (also when written as an
+    IPv4-mapped IPv6 address), an IPv6 address as its /64 network."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return str(address)
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    host_bits = 128 - IPV6_NETWORK_PREFIX
+    return str(ipaddress.IPv6Network((int(address) >> host_bits << host_bits, IPV6_NETWORK_PREFIX)))
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _is_port(text: str) -> bool:
+    return 0 < len(text) <= 5 and text.isascii() and text.isdigit() and int(text) <= 65535
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -150,6 +227,19 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:
+            # The framework answers 400 only for a body it could not parse: FastAPI for anything
+            # `json.loads` raises other than a syntax error (invalid UTF-8, nesting past the
+            # recursion limit, an integer over 4,300 digits...), Starlette for a broken form. That
+            # is malformed input like any other: 422, as FastAPI answers a JSON syntax error.
+            return JSONResponse(
+                error_body(
+                    "validation_error",
+                    "body: the request body could not be parsed",
+                    details=[{"loc": ["body"], "msg": "could not be parsed", "type": "json_invalid"}],
+                ),
+                status_code=422,
+            )
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
@@ -210,24 +300,32 @@ class RequestContextMiddleware:
 
 
 class CorsMiddleware:
-    """Adds CORS headers for the origin a route allowed (see `allow_cors`); nothing otherwise.
+    """Adds CORS headers to a response for the page's Origin when the widget it concerns allows
+    that origin; nothing otherwise.
 
-    Routes decide, because the allowed origins are per widget; errors raised after the decision
-    still carry the headers, so the widget can read a 413 or a 429 and its Retry-After.
+    A public route decides (`allow_cors`, `refuse_cors`) once it has checked the Origin against its
+    widget, so its errors, a 429 and its Retry-After say, stay readable. A response no route decided
+    on (a 413 before routing, a 404 or 405, a 422 for a body that does not parse, the 500 of an
+    unhandled exception) follows the same rule for the widget the path names
+    (`/v1/widgets/{id}/...`): a live widget allows its allowed origins, an unknown or unavailable
+    one any origin (its 404 reveals nothing). Other paths get no CORS headers.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, widgets: WidgetCache, db: Database, public_origin: str) -> None:
         self.app = app
+        self.widgets = widgets
+        self.db = db
+        self.public_origin = public_origin
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        state = scope.setdefault("state", {})
+        scope.setdefault("state", {})  # shared with the routes' `request.state`
+        origin = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"origin"), "")
 
         async def send_with_cors(message: Message) -> None:
-            origin = state.get("cors_origin")
-            if message["type"] == "http.response.start" and origin:
+            if message["type"] == "http.response.start" and origin and await self._allows(scope, origin):
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"access-control-allow-origin", origin.encode("latin-1")),
@@ -237,6 +335,50 @@ class CorsMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
+
+    async def _allows(self, scope: Scope, origin: str) -> bool:
+        decided: str | None = scope["state"].get("cors_origin")
+        if decided is not None:
+            return decided == origin
+        match = WIDGET_PATH.match(scope.get("path", ""))
+        if match is None:
+            return False
+        try:
+            widget_id = uuid.UUID(match.group(1))
+        except ValueError:
+            return True  # no such widget: an error about it reveals nothing
+        try:
+            widget = await self.widgets.get(self.db, widget_id)
+        except Exception:
+            # Without the widget its allowed origins are unknown: no CORS rather than a guess.
+            logger.warning("widget unavailable for CORS", exc_info=True, extra={"widget_id": str(widget_id)})
+            return False
+        if widget is None or not widget.is_available(datetime.now(UTC)):
+            return True
+        return origin_allowed(widget, origin, public_origin=self.public_origin)
+
+
+class HeadMiddleware:
+    """Answers HEAD on every GET route as GET does, without the body: same status and headers
+    (Content-Length and ETag included). FastAPI routes answer only the methods they declare, and
+    neither Mangum nor every server drops a body the app sends to a HEAD."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await send(message)
+            elif not message.get("more_body", False):  # the last part of the body (or of a file)
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        # A copy: the server keeps seeing HEAD in its own scope (uvicorn then sends no body either).
+        await self.app({**scope, "method": "GET"}, receive, send_without_body)
 
 
 class OriginVerifyMiddleware:

@@ -6,9 +6,12 @@ starts from empty tables.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -16,6 +19,7 @@ import pytest
 from scripts.localdb import DATA_DIR, create_database, drop_database, embedded_database_url
 from scripts.migrate import migrate
 from shared.db import Database
+from shared.observability import logger
 from shared.settings import Settings
 from tests.n8n import FakeN8n
 
@@ -84,3 +88,27 @@ def fake_n8n() -> Iterator[FakeN8n]:
     server.start()
     yield server
     server.stop()
+
+
+class LogCapture(logging.Handler):
+    """Every line the platform's logger writes, as the JSON objects it would print."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[dict[str, Any]] = []
+        self.setFormatter(logger.registered_formatter)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(self.format(record)))
+
+    def named(self, message: str) -> list[dict[str, Any]]:
+        return [line for line in self.lines if line.get("message") == message]
+
+
+@pytest.fixture
+def platform_logs() -> Iterator[LogCapture]:
+    """The platform's log lines written during the test."""
+    capture = LogCapture()
+    logger._logger.addHandler(capture)
+    yield capture
+    logger._logger.removeHandler(capture)

@@ -8,8 +8,16 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from pydantic import ConfigDict, Field, StringConstraints
 
-from shared.api.deps import DbDep, PublicWidgetDep, SessionDep, add_preflight, app_db, app_settings
-from shared.errors import BadRequestError, NotFoundError, PayloadTooLargeError
+from shared.api.deps import (
+    DbDep,
+    PublicWidgetDep,
+    SessionDep,
+    add_preflight,
+    app_db,
+    app_settings,
+    rate_limited,
+)
+from shared.errors import NotFoundError, PayloadTooLargeError, UnprocessableError, WidgetGoneError
 from shared.http import client_ip
 from shared.models import ChatStatus, Feedback, Model
 from shared.repositories import chat_logs
@@ -75,8 +83,12 @@ def _webhooks(request: Request) -> relay.WebhookCaller:
     between the check and the set, so one is ever made)."""
     state = request.app.state
     if getattr(state, "webhooks", None) is None:
-        max_connections = app_settings(request).webhook_max_connections
-        state.webhooks = relay.WebhookCaller(max_connections=max_connections)
+        settings = app_settings(request)
+        state.webhooks = relay.WebhookCaller(
+            max_connections=settings.webhook_max_connections,
+            max_connections_per_origin=settings.webhook_max_connections_per_origin,
+            policy=settings.webhook_policy,
+        )
     webhooks: relay.WebhookCaller = state.webhooks
     return webhooks
 
@@ -88,6 +100,10 @@ def _webhooks(request: Request) -> relay.WebhookCaller:
         413: {"description": "Message over 4,000 characters"},
         429: {"description": "Rate limited; see Retry-After"},
         502: {"description": "The workflow failed; error.message is the widget's fallback message"},
+        503: {
+            "description": "Too many calls to the workflow in flight (bot_busy; error.message is the "
+            "fallback), or the database is briefly unavailable (database_unavailable); see Retry-After"
+        },
         504: {"description": "The workflow timed out; error.message is the fallback message"},
     },
 )
@@ -103,22 +119,26 @@ async def post_message(
             f"Messages are limited to {MAX_MESSAGE_CHARS:,} characters.", code="message_too_long"
         )
     settings = app_settings(request)
-    log = await send_message(
-        app_db(request),
-        _webhooks(request),
-        widget=widget,
-        session_id=session.session_id,
-        text=body.message,
-        page=relay.PageContext(page_url=body.metadata.page_url, locale=body.metadata.locale),
-        ip=client_ip(request, settings.client_ip_header),
-        timeout_seconds=settings.webhook_timeout_seconds,
-    )
+    try:
+        log = await send_message(
+            app_db(request),
+            _webhooks(request),
+            widget=widget,
+            session_id=session.session_id,
+            text=body.message,
+            page=relay.PageContext(page_url=body.metadata.page_url, locale=body.metadata.locale),
+            ip=client_ip(request, settings.client_ip_header),
+            timeout_seconds=settings.webhook_timeout_seconds,
+        )
+    except WidgetGoneError:
+        request.app.state.widget_cache.forget(widget.id)  # later messages answer 404 at once
+        raise
     return MessageResponse(
         message_id=log.id, reply=log.response, confidence=log.confidence, created_at=log.created_at
     )
 
 
-@router.get(MESSAGES, response_model=History)
+@router.get(MESSAGES, response_model=History, dependencies=[rate_limited("history")])
 async def get_history(
     widget: PublicWidgetDep,
     session: SessionDep,
@@ -126,7 +146,8 @@ async def get_history(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> History:
-    """The session's exchanges from our own logs, oldest first; pass `next_cursor` for more."""
+    """The session's exchanges from our own logs, oldest first; pass `next_cursor` for more.
+    Reads count against the widget's `per_ip_reads_per_minute`."""
     logs = await db.run(
         chat_logs.list_session_history,
         widget_id=widget.id,
@@ -150,11 +171,12 @@ async def get_history(
     return History(messages=items, next_cursor=next_cursor)
 
 
-@router.post(FEEDBACK, response_model=FeedbackResponse)
+@router.post(FEEDBACK, response_model=FeedbackResponse, dependencies=[rate_limited("feedback")])
 async def post_feedback(
     message_id: UUID, body: FeedbackRequest, widget: PublicWidgetDep, session: SessionDep, db: DbDep
 ) -> FeedbackResponse:
-    """Thumbs up or down on one reply of this session (another session's message is not found)."""
+    """Thumbs up or down on one reply of this session (another session's message is not found).
+    Counts against the widget's `per_ip_feedback_per_minute`."""
     found = await db.run(
         chat_logs.set_feedback,
         widget_id=widget.id,
@@ -176,7 +198,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         created_at, log_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
         return datetime.fromisoformat(created_at), UUID(log_id)
     except ValueError:
-        raise BadRequestError(
+        raise UnprocessableError(
             "The cursor is not valid; use next_cursor as given.", code="invalid_cursor"
         ) from None
 

@@ -4,13 +4,13 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request, Response, params
 
 from shared.db import Database
 from shared.errors import ForbiddenError, NotFoundError, UnauthorizedError
-from shared.http import allow_cors
+from shared.http import allow_cors, client_ip, origin_allowed, refuse_cors
 from shared.models import Widget
-from shared.services import sessions
+from shared.services import rate_limits, sessions
 from shared.services.widget_cache import WidgetCache
 from shared.settings import Settings
 
@@ -49,19 +49,18 @@ async def _public_widget(request: Request, widget_id: UUID) -> Widget:
     page's Origin (its `allowed_origins`, empty meaning any; the platform's own pages always)."""
     origin = request.headers.get("origin")
     cache: WidgetCache = request.app.state.widget_cache
-    widget = await cache.get(app_db(request), widget_id)
+    try:
+        widget = await cache.get(app_db(request), widget_id)
+    except Exception:
+        refuse_cors(request)  # its allowed origins are unknown; asking again would only wait again
+        raise
     if widget is None or not widget.is_available(datetime.now(UTC)):
         allow_cors(request, origin)  # a 404 reveals nothing, and lets the widget say so
         raise NotFoundError(
             "This chat widget does not exist or is no longer available.", code="widget_not_found"
         )
-    allowed = widget.config.allowed_origins
-    if (
-        origin
-        and allowed
-        and origin.lower() not in allowed
-        and origin.lower() != app_settings(request).public_origin
-    ):
+    if origin and not origin_allowed(widget, origin, public_origin=app_settings(request).public_origin):
+        refuse_cors(request)
         raise ForbiddenError(
             "This website is not allowed to use this chat widget.", code="origin_not_allowed"
         )
@@ -87,6 +86,21 @@ async def _session(request: Request, widget: PublicWidgetDep) -> sessions.Sessio
 
 
 SessionDep = Annotated[sessions.Session, Depends(_session)]
+
+
+def rate_limited(kind: rate_limits.Kind) -> params.Depends:
+    """A route dependency counting each request against the widget's per-address limit for `kind`
+    (429 with Retry-After when over). As a route's `dependencies=[...]` it runs before the session
+    token and the body are checked, so requests refused for those count too."""
+
+    async def count(request: Request, widget: PublicWidgetDep) -> None:
+        ip = client_ip(request, app_settings(request).client_ip_header)
+        await rate_limits.enforce(app_db(request), widget=widget, kind=kind, ip=ip)
+
+    dependency: params.Depends = Depends(count)
+    return dependency
+
+
 PREFLIGHT_MAX_AGE_SECONDS = 600
 
 

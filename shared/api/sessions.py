@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Response
 from pydantic import ConfigDict, Field
 
-from shared.api.deps import PublicWidgetDep, SettingsDep, add_preflight
+from shared.api.deps import PublicWidgetDep, SettingsDep, add_preflight, rate_limited
 from shared.errors import UnauthorizedError
 from shared.models import Model
 from shared.services import sessions
@@ -31,7 +31,11 @@ class SessionResponse(Model):
 
 
 @router.post(
-    PATH, status_code=201, response_model=SessionResponse, responses={200: {"description": "Renewed"}}
+    PATH,
+    status_code=201,
+    response_model=SessionResponse,
+    responses={200: {"description": "Renewed"}},
+    dependencies=[rate_limited("session")],
 )
 async def start_session(
     widget: PublicWidgetDep,
@@ -40,7 +44,8 @@ async def start_session(
     body: Annotated[SessionRequest, Body(default_factory=SessionRequest)],
 ) -> SessionResponse:
     """A session token valid for 24 h. Posting a session's id with its token (even expired, up to
-    7 days) renews the same session, so the conversation survives reloads."""
+    7 days) renews the same session, so the conversation survives reloads. Starts and renewals
+    count against the widget's `per_ip_sessions_per_minute`."""
     now = datetime.now(UTC)
     key = settings.signing_key_bytes
     if body.token is not None:

@@ -15,41 +15,45 @@ _COLUMNS = (
 )
 
 
-# The session id is kept in `user_id`.
+# The session id is kept in `user_id`. The id is made before the webhook is called, so writing the
+# same exchange twice (a retry whose first answer was lost) stores it once.
 _INSERT = (
     "INSERT INTO chat_logs (id, widget_id, user_id, message, response, confidence, status, "
     "                       response_time_ms, topic) "
     "VALUES (%(id)s, %(widget_id)s, %(session_id)s, %(message)s, %(response)s, %(confidence)s, "
-    f"        %(status)s, %(response_time_ms)s, %(topic)s) RETURNING {_COLUMNS}"
+    f"        %(status)s, %(response_time_ms)s, %(topic)s) ON CONFLICT (id) DO NOTHING RETURNING {_COLUMNS}"
 )
 
 
 async def insert_chat_log(conn: Conn, *, data: ChatLogCreate) -> ChatLog:
-    """Record one exchange; the session id is kept in `user_id`."""
-    cur = await conn.execute(
-        _INSERT,
-        data.model_dump(),
-    )
-    row = await cur.fetchone()
-    assert row is not None
-    return ChatLog.model_validate(row)
+    """Record one exchange (once, however often it is called with the same id)."""
+    cur = await conn.execute(_INSERT, data.model_dump())
+    return await _inserted_or_existing(conn, await cur.fetchone(), data.id)
 
 
 async def insert_failed_exchange(
     conn: Conn, *, data: ChatLogCreate, error_type: WebhookErrorType, error_message: str
 ) -> ChatLog:
-    """Record a failed exchange and its webhook error together, in one statement (both or neither)."""
+    """Record a failed exchange and its webhook error together, in one statement (both or neither;
+    once, however often it is called with the same id)."""
     cur = await conn.execute(
-        "WITH failure AS ("
+        f"WITH log AS ({_INSERT}), failure AS ("
         "  INSERT INTO webhook_errors (widget_id, error_type, error_message) "
-        "  VALUES (%(widget_id)s, %(error_type)s, %(error_message)s)) " + _INSERT,
+        "  SELECT widget_id, %(error_type)s, %(error_message)s FROM log) "
+        "SELECT * FROM log",
         {
             **data.model_dump(),
             "error_type": error_type,
             "error_message": error_message[:MAX_ERROR_MESSAGE_LENGTH],
         },
     )
-    row = await cur.fetchone()
+    return await _inserted_or_existing(conn, await cur.fetchone(), data.id)
+
+
+async def _inserted_or_existing(conn: Conn, row: dict[str, object] | None, log_id: UUID) -> ChatLog:
+    if row is None:  # written by an earlier attempt
+        cur = await conn.execute(f"SELECT {_COLUMNS} FROM chat_logs WHERE id = %s", (log_id,))
+        row = await cur.fetchone()
     assert row is not None
     return ChatLog.model_validate(row)
 

@@ -1,4 +1,9 @@
-"""Fixed-window rate-limit counters in the UNLOGGED `rate_limits` table."""
+"""Fixed-window rate-limit counters in the UNLOGGED `rate_limits` table.
+
+A row only matters during its window: once the window has ended the row is dead (the next hit on
+its key starts a new window anyway), so dead rows are deleted in small batches by
+`delete_expired`, and the table holds about one minute of traffic's keys, never more.
+"""
 
 from __future__ import annotations
 
@@ -22,3 +27,19 @@ async def hit(conn: Conn, *, keys: list[str], window_seconds: int) -> dict[str, 
         {"keys": keys, "w": window_seconds},
     )
     return {row["key"]: (int(row["count"]), float(row["remaining"])) for row in await cur.fetchall()}
+
+
+async def delete_expired(conn: Conn, *, older_than_seconds: int, limit: int) -> int:
+    """Delete up to `limit` counters whose window started over `older_than_seconds` ago (pass the
+    window length: such windows have ended); returns how many were deleted.
+
+    Rows another transaction holds (a hit on that key right now) are skipped, never waited for.
+    """
+    cur = await conn.execute(
+        "DELETE FROM rate_limits WHERE ctid = ANY(ARRAY("
+        "  SELECT ctid FROM rate_limits"
+        "  WHERE window_start < now() - make_interval(secs => %(age)s)"
+        "  LIMIT %(limit)s FOR UPDATE SKIP LOCKED))",
+        {"age": older_than_seconds, "limit": limit},
+    )
+    return cur.rowcount

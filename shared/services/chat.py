@@ -6,55 +6,30 @@ error, so the visitor's message is never lost.
 
 from __future__ import annotations
 
-import math
 import time
 import uuid
 from datetime import UTC, datetime
 
+import psycopg
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from shared.db import Database
-from shared.errors import AppError, RateLimitedError
+from shared.errors import (
+    BotBusyError,
+    BotTimeoutError,
+    BotUnavailableError,
+    DatabaseUnavailableError,
+    WidgetGoneError,
+)
 from shared.models import ChatLog, ChatLogCreate, Widget
 from shared.observability import SERVICE, logger, metrics
-from shared.repositories import chat_logs, rate_limits
-from shared.services import relay
+from shared.repositories import chat_logs
+from shared.services import rate_limits, relay
 
-RATE_WINDOW_SECONDS = 60
-
-
-class BotUnavailableError(AppError):
-    """The webhook failed: the visitor gets the widget's fallback message (502, or 504 on timeout)."""
-
-    status_code = 502
-    code = "bot_unavailable"
-
-    def __init__(
-        self, fallback: str, *, message_id: uuid.UUID, created_at: datetime, timed_out: bool
-    ) -> None:
-        super().__init__(
-            fallback,
-            code="bot_timeout" if timed_out else None,
-            details={"message_id": str(message_id), "created_at": created_at.isoformat()},
-        )
-        if timed_out:
-            self.status_code = 504
-
-
-async def enforce_rate_limits(db: Database, *, widget: Widget, session_id: str, ip: str) -> None:
-    """Count this message against the session's and the address's per-minute limits; 429 if over."""
-    limits = widget.config.rate_limit
-    allowed = {
-        f"session:{widget.id}:{session_id}": limits.per_session_per_minute,
-        f"ip:{widget.id}:{ip}": limits.per_ip_per_minute,
-    }
-    counts = await db.run(rate_limits.hit, keys=list(allowed), window_seconds=RATE_WINDOW_SECONDS)
-    over = [remaining for key, (count, remaining) in counts.items() if count > allowed[key]]
-    if over:
-        raise RateLimitedError(
-            "Too many messages. Please wait a moment before sending another.",
-            retry_after=max(1, math.ceil(max(over))),
-        )
+# How long the log of an exchange keeps trying while the database is unreachable (a restart, a
+# failover). With the earlier reads' own bound (`Database` operation timeout) a request waits on a
+# stalled database for under 10 s in all.
+LOG_WRITE_BUDGET_SECONDS = 6.0
 
 
 async def send_message(
@@ -68,48 +43,113 @@ async def send_message(
     ip: str,
     timeout_seconds: float,
 ) -> ChatLog:
-    """Relay one message and log the exchange; raises `BotUnavailableError` when the webhook fails."""
-    await enforce_rate_limits(db, widget=widget, session_id=session_id, ip=ip)
+    """Relay one message and log the exchange.
+
+    Raises `BotUnavailableError` (or its kinds) when the webhook fails, `WidgetGoneError` when the
+    widget was deleted meanwhile, and `DatabaseUnavailableError` when the exchange cannot be
+    stored (then it is written to the function's log instead, so it can be recovered).
+    """
+    await rate_limits.enforce(db, widget=widget, kind="message", session_id=session_id, ip=ip)
     message_id = uuid.uuid4()
-    body, headers = relay.build_request(
-        widget, session_id=session_id, message_id=message_id, text=text, page=page, now=datetime.now(UTC)
-    )
-    started = time.perf_counter()
     record = ChatLogCreate(
         id=message_id, widget_id=widget.id, session_id=session_id, message=text, response="", status="failed"
     )
+    started = time.perf_counter()
+    failure: relay.RelayError | None = None
     try:
+        body, headers = relay.build_request(
+            widget, session_id=session_id, message_id=message_id, text=text, page=page, now=datetime.now(UTC)
+        )
         reply = await webhooks.post(
-            widget.webhook_url, body=body, headers=headers, timeout_seconds=timeout_seconds
+            widget.webhook_url,
+            body=body,
+            headers=headers,
+            timeout_seconds=timeout_seconds,
+            pool_key=str(widget.id),
         )
     except relay.RelayError as exc:
-        record.response_time_ms = _elapsed_ms(started)
-        log = await db.run(
-            chat_logs.insert_failed_exchange, data=record, error_type=exc.error_type, error_message=exc.detail
-        )
-        logger.warning(
-            "webhook failed",
-            extra={
-                "widget_id": str(widget.id),
-                "error_type": exc.error_type,
-                "detail": exc.detail,
-                "message_id": str(message_id),
-            },
-        )
-        _record_failure(exc.error_type)
-        raise BotUnavailableError(
-            widget.config.fallback_message,
-            message_id=message_id,
-            created_at=log.created_at,
-            timed_out=exc.error_type == "timeout",
-        ) from None
+        failure = exc
+    except Exception as exc:  # the second line of defence: the message was accepted, so it is logged
+        logger.exception("relay failed unexpectedly", extra={"widget_id": str(widget.id)})
+        failure = relay.RelayError("invalid_response", f"unexpected error in the relay: {type(exc).__name__}")
     record.response_time_ms = _elapsed_ms(started)
-    record.status = "answered"
-    record.response, record.confidence, record.topic = reply.text, reply.confidence, reply.topic
-    log = await db.run(chat_logs.insert_chat_log, data=record)
+    if failure is None:
+        record.status = "answered"
+        record.response, record.confidence, record.topic = reply.text, reply.confidence, reply.topic
+    log = await _store(db, widget, record, failure)
+    if failure is not None:
+        _report_failure(widget, message_id, failure)
+        raise _visitor_error(widget, log, failure)
     metrics.add_metric(name="RelayedMessages", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="RelayLatency", unit=MetricUnit.Milliseconds, value=record.response_time_ms)
     return log
+
+
+async def _store(
+    db: Database, widget: Widget, record: ChatLogCreate, failure: relay.RelayError | None
+) -> ChatLog:
+    """Write the exchange (with its webhook error when it failed), trying through a database restart."""
+    try:
+        if failure is None:
+            return await db.run_durable(LOG_WRITE_BUDGET_SECONDS, chat_logs.insert_chat_log, data=record)
+        return await db.run_durable(
+            LOG_WRITE_BUDGET_SECONDS,
+            chat_logs.insert_failed_exchange,
+            data=record,
+            error_type=failure.error_type,
+            error_message=failure.detail,
+        )
+    except psycopg.errors.ForeignKeyViolation:
+        raise WidgetGoneError(
+            "This chat widget does not exist or is no longer available.", code="widget_not_found"
+        ) from None
+    except DatabaseUnavailableError as exc:
+        # Nothing may be unrecoverable: the exchange goes to the log as one structured record.
+        logger.error(
+            "exchange not stored",
+            extra={
+                "reason": exc.reason,
+                "exchange": record.model_dump(mode="json"),
+                "error_type": failure.error_type if failure else None,
+                "error_detail": failure.detail if failure else None,
+            },
+        )
+        raise
+    except psycopg.Error as exc:
+        if failure is not None:
+            raise
+        # The reply itself could not be stored (a value the column refuses): keep the message.
+        logger.exception("reply not storable", extra={"widget_id": str(widget.id)})
+        record.status, record.response, record.confidence, record.topic = "failed", "", None, None
+        return await _store(
+            db,
+            widget,
+            record,
+            relay.RelayError("invalid_response", f"reply not storable: {type(exc).__name__}"),
+        )
+
+
+def _visitor_error(widget: Widget, log: ChatLog, failure: relay.RelayError) -> BotUnavailableError:
+    fallback = widget.config.fallback_message
+    details = {"message_id": str(log.id), "created_at": log.created_at.isoformat()}
+    if failure.error_type == "timeout":
+        return BotTimeoutError(fallback, details=details)
+    if failure.error_type == "overloaded":
+        return BotBusyError(fallback, details=details)
+    return BotUnavailableError(fallback, details=details)
+
+
+def _report_failure(widget: Widget, message_id: uuid.UUID, failure: relay.RelayError) -> None:
+    logger.warning(
+        "webhook failed",
+        extra={
+            "widget_id": str(widget.id),
+            "error_type": failure.error_type,
+            "detail": failure.detail,
+            "message_id": str(message_id),
+        },
+    )
+    _record_failure(failure.error_type)
 
 
 def _record_failure(error_type: str) -> None:

@@ -32,3 +32,7 @@ class WidgetCache:
             self._entries.clear()
         self._entries[widget_id] = (now, widget)
         return widget
+
+    def forget(self, widget_id: UUID) -> None:
+        """Drop a widget known to be gone, so the next request reads the database again."""
+        self._entries.pop(widget_id, None)

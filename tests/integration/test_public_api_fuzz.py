@@ -39,8 +39,16 @@ from tests.factories import make_widget
 
 PUBLIC_ROUTERS = (widget_config.router, sessions.router, chat.router)
 ALLOWED_ORIGIN = "https://shop.example"
-# The highest limits WidgetConfig accepts, so the fuzzer's messages are never rate limited.
-HIGH_RATE_LIMITS = {"rate_limit": {"per_session_per_minute": 10_000, "per_ip_per_minute": 100_000}}
+# The highest limits WidgetConfig accepts, so the fuzzer's requests are never rate limited.
+HIGH_RATE_LIMITS = {
+    "rate_limit": {
+        "per_session_per_minute": 10_000,
+        "per_ip_per_minute": 100_000,
+        "per_ip_sessions_per_minute": 100_000,
+        "per_ip_reads_per_minute": 100_000,
+        "per_ip_feedback_per_minute": 100_000,
+    }
+}
 EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 CHECKS = [schemathesis.checks.not_a_server_error, schemathesis.checks.response_schema_conformance]
 MESSAGES_PATH = "/v1/widgets/{widget_id}/messages"

@@ -84,7 +84,7 @@ async def test_history_restores_the_conversation_in_pages(
     assert rest["next_cursor"] is None
     assert len(fake_n8n.received) == calls_before
     bad = await api.client.get(f"/v1/widgets/{widget.id}/messages?cursor=bm9wZQ==", headers=headers)
-    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_cursor"
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_cursor"
 
 
 @pytest.mark.anyio
