@@ -14,7 +14,7 @@ NODE_STAMPS := $(addsuffix /node_modules/.installed,$(NODE_DIRS))
 
 WIDGET_JS := widget/dist/widget.js
 
-.PHONY: setup widget dev test lint format unit integration e2e bench-coldstart bench-relay bench-widget sam-build clean
+.PHONY: setup browser widget dev test lint format unit integration e2e bench-coldstart bench-relay bench-widget sam-build clean
 
 setup: $(STAMP) $(NODE_STAMPS)
 
@@ -49,9 +49,13 @@ format: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Debian's Chromium for the browser tests: installed when missing and we may, else one line saying how.
+browser:
+	@bash scripts/ensure_chromium.sh
+
 # Browser tests run in their own pytest process: Playwright's sync API keeps an event loop running
 # for the whole session, which the async database tests cannot share a process with.
-test: lint widget
+test: browser lint widget
 	cd widget && node_modules/.bin/vitest run
 	$(BIN)/pytest -n auto --ignore=tests/e2e $(PYTEST_ARGS)
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
@@ -62,7 +66,7 @@ unit: setup widget
 integration: setup
 	$(BIN)/pytest -n auto tests/integration $(PYTEST_ARGS)
 
-e2e: setup widget
+e2e: browser setup widget
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 bench-coldstart: setup

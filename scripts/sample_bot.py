@@ -89,7 +89,7 @@ async def sample_bot(request: Request) -> JSONResponse:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         return JSONResponse({"message": "No authorization header provided"}, status_code=401)
-    db: Database = request.app.state.db
+    db: Database = request.app.state.resources.db
     try:
         widget_id = uuid.UUID(str(jwt.decode(token, options={"verify_signature": False})["sub"]))
         widget = await db.run(widgets.get_widget, widget_id=widget_id)

@@ -1,8 +1,36 @@
-"""Typed errors of the platform. Each maps to one HTTP status and code in `shared.http`."""
+"""Typed errors of the platform, and the one mapping of HTTP statuses to error codes.
+
+Every error answer is `{"error": {"code", "message"}}` (`shared.http`): an `AppError` gives its own
+status and code; an HTTP error from the framework (404 route, 405 method...) gets its status's code
+from `STATUS_CODES`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
+}
+
+
+def code_for_status(status: int) -> str:
+    """The error code of an HTTP status (the default code of an `AppError` of that status)."""
+    return STATUS_CODES.get(status, "http_error")
 
 
 class ConfigurationError(RuntimeError):
@@ -13,7 +41,7 @@ class AppError(Exception):
     """An error a caller may see: a status, a stable machine-readable code and a clear message."""
 
     status_code = 500
-    code = "internal_error"
+    code = STATUS_CODES[500]
 
     def __init__(
         self,
@@ -31,44 +59,34 @@ class AppError(Exception):
         self.details = details or {}  # extra members of the error object
 
 
-class BadRequestError(AppError):
-    status_code = 400
-    code = "bad_request"
-
-
 class UnauthorizedError(AppError):
     status_code = 401
-    code = "unauthorized"
+    code = STATUS_CODES[401]
 
 
 class ForbiddenError(AppError):
     status_code = 403
-    code = "forbidden"
+    code = STATUS_CODES[403]
 
 
 class NotFoundError(AppError):
     status_code = 404
-    code = "not_found"
-
-
-class ConflictError(AppError):
-    status_code = 409
-    code = "conflict"
+    code = STATUS_CODES[404]
 
 
 class PayloadTooLargeError(AppError):
     status_code = 413
-    code = "payload_too_large"
+    code = STATUS_CODES[413]
 
 
 class UnprocessableError(AppError):
     status_code = 422
-    code = "validation_error"
+    code = STATUS_CODES[422]
 
 
 class RateLimitedError(AppError):
     status_code = 429
-    code = "rate_limited"
+    code = STATUS_CODES[429]
 
     def __init__(self, message: str, *, retry_after: int):
         super().__init__(message, headers={"Retry-After": str(retry_after)})
@@ -79,7 +97,7 @@ class ServiceUnavailableError(AppError):
     """A dependency is down; the caller may try again after `retry_after` seconds."""
 
     status_code = 503
-    code = "service_unavailable"
+    code = STATUS_CODES[503]
 
     def __init__(self, message: str, *, retry_after: int = 5, code: str | None = None):
         super().__init__(message, code=code, headers={"Retry-After": str(retry_after)})

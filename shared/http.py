@@ -5,8 +5,7 @@ import ipaddress
 import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -16,27 +15,11 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.db import Database
-from shared.errors import AppError
-from shared.models import Widget
+from shared.errors import AppError, code_for_status
 from shared.observability import logger, metrics
-from shared.services.widget_cache import WidgetCache
 from shared.settings import Settings, get_settings
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
-_STATUS_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    406: "not_acceptable",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    429: "rate_limited",
-}
 EXPOSED_HEADERS = "Retry-After, ETag, X-Request-Id"
 ORIGIN_VERIFY_HEADER = b"x-origin-verify"
 MAX_BODY_BYTES = 64 * 1024
@@ -78,22 +61,25 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
 
 
-def create_app(*, title: str, routers: Sequence[APIRouter] = (), settings: Settings | None = None) -> FastAPI:
-    """An app with the platform's error envelope, request ids and CORS, and lazily opened resources.
+# Whether a page at an origin may read an error about the widget whose id the path names.
+WidgetCors = Callable[[str, str], Awaitable[bool]]
 
-    Nothing here touches the network: the database connects on first use.
+
+def create_app(
+    *,
+    title: str,
+    routers: Sequence[APIRouter] = (),
+    settings: Settings | None = None,
+    widget_cors: WidgetCors | None = None,
+) -> FastAPI:
+    """An app with the platform's error envelope, request ids, body limit, HEAD and CORS.
+
+    `widget_cors` answers CORS for responses under `/v1/widgets/{id}/` that no route decided on
+    (see `CorsMiddleware`). Nothing here touches the network.
     """
     settings = settings or get_settings()
     app = FastAPI(title=title, docs_url=None, redoc_url=None, responses=ERROR_RESPONSES)
-    assert settings.database_url is not None
     app.state.settings = settings
-    app.state.db = Database(
-        settings.database_url.get_secret_value(),
-        statement_timeout_ms=settings.db_statement_timeout_ms,
-        pool_size=settings.db_pool_size,
-        operation_timeout=settings.db_operation_timeout_seconds,
-    )
-    app.state.widget_cache = WidgetCache(ttl_seconds=settings.widget_cache_seconds)
     for router in routers:
         app.include_router(router)
     _install_error_handlers(app)
@@ -104,9 +90,7 @@ def create_app(*, title: str, routers: Sequence[APIRouter] = (), settings: Setti
     if settings.origin_verify_secret is not None:
         app.add_middleware(OriginVerifyMiddleware, secret=settings.origin_verify_secret.get_secret_value())
     app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(
-        CorsMiddleware, widgets=app.state.widget_cache, db=app.state.db, public_origin=settings.public_origin
-    )
+    app.add_middleware(CorsMiddleware, widget_cors=widget_cors)
     return app
 
 
@@ -132,13 +116,6 @@ def allow_cors(request: Request, origin: str | None) -> None:
 def refuse_cors(request: Request) -> None:
     """Let no page read this response cross-origin (the route decided; see `CorsMiddleware`)."""
     request.state.cors_origin = ""
-
-
-def origin_allowed(widget: Widget, origin: str, *, public_origin: str) -> bool:
-    """Whether a page at `origin` may use `widget`: its `allowed_origins` (empty meaning any), and
-    the platform's own pages always."""
-    allowed = widget.config.allowed_origins
-    return not allowed or origin.lower() in allowed or origin.lower() == public_origin
 
 
 def client_ip(request: Request, header: str) -> str:
@@ -206,6 +183,9 @@ def _is_port(text: str) -> bool:
 def _install_error_handlers(app: FastAPI) -> None:
     async def on_app_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
+        if exc.status_code >= 500:
+            # What the caller is not told (a database error's reason, say) is in the log.
+            logger.warning("request failed", extra={"code": exc.code, "reason": getattr(exc, "reason", None)})
         return JSONResponse(
             error_body(exc.code, exc.message, **exc.details), status_code=exc.status_code, headers=exc.headers
         )
@@ -240,7 +220,7 @@ def _install_error_handlers(app: FastAPI) -> None:
                 ),
                 status_code=422,
             )
-        code = _STATUS_CODES.get(exc.status_code, "http_error")
+        code = code_for_status(exc.status_code)
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
 
@@ -311,11 +291,9 @@ class CorsMiddleware:
     one any origin (its 404 reveals nothing). Other paths get no CORS headers.
     """
 
-    def __init__(self, app: ASGIApp, *, widgets: WidgetCache, db: Database, public_origin: str) -> None:
+    def __init__(self, app: ASGIApp, *, widget_cors: WidgetCors | None) -> None:
         self.app = app
-        self.widgets = widgets
-        self.db = db
-        self.public_origin = public_origin
+        self.widget_cors = widget_cors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -341,21 +319,9 @@ class CorsMiddleware:
         if decided is not None:
             return decided == origin
         match = WIDGET_PATH.match(scope.get("path", ""))
-        if match is None:
+        if match is None or self.widget_cors is None:
             return False
-        try:
-            widget_id = uuid.UUID(match.group(1))
-        except ValueError:
-            return True  # no such widget: an error about it reveals nothing
-        try:
-            widget = await self.widgets.get(self.db, widget_id)
-        except Exception:
-            # Without the widget its allowed origins are unknown: no CORS rather than a guess.
-            logger.warning("widget unavailable for CORS", exc_info=True, extra={"widget_id": str(widget_id)})
-            return False
-        if widget is None or not widget.is_available(datetime.now(UTC)):
-            return True
-        return origin_allowed(widget, origin, public_origin=self.public_origin)
+        return await self.widget_cors(match.group(1), origin)
 
 
 class HeadMiddleware:

@@ -62,7 +62,6 @@ class Settings(BaseModel):
     db_operation_timeout_seconds: float = Field(3.0, gt=0, le=30)
     public_base_url: str = "http://127.0.0.1:8000"
     client_ip_header: str = ""
-    log_level: str = "INFO"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -74,14 +73,19 @@ class Settings(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _resolve_ssm(cls, data: Any) -> Any:
-        """Fill a secret from SSM when only its parameter name is given (read once per process)."""
+        """Fill the secrets given only by SSM parameter name, all in one request (once per process)."""
         if not isinstance(data, dict):
             return data
-        for field in ("database_url", "signing_key", "origin_verify_secret"):
-            parameter = data.get(f"{field}_ssm_parameter")
-            if parameter and not data.get(field):
-                data = {**data, field: read_ssm_parameter(str(parameter))}
-        return data
+        wanted = {
+            field: str(data[f"{field}_ssm_parameter"])
+            for field in ("database_url", "signing_key", "origin_verify_secret")
+            if data.get(f"{field}_ssm_parameter") and not data.get(field)
+        }
+        if not wanted:
+            return data
+        names = tuple(sorted(set(wanted.values())))
+        values = dict(zip(names, read_ssm_parameters(names), strict=True))
+        return {**data, **{field: values[name] for field, name in wanted.items()}}
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> "Settings":
@@ -133,13 +137,31 @@ class Settings(BaseModel):
         return f"{parts.scheme}://{parts.netloc}"
 
 
-@lru_cache(maxsize=16)
-def read_ssm_parameter(name: str) -> str:
-    """Read a SecureString parameter once; boto3 is imported only when a parameter is configured."""
+@lru_cache(maxsize=4)
+def read_ssm_parameters(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The values of SSM (SecureString) parameters, in the order of `names`, read with one
+    GetParameters call once per process.
+
+    boto3 is imported only here, so only a process with a parameter configured pays for it. A name
+    SSM does not return fails start-up with a ConfigurationError naming it (never a value).
+    """
     import boto3
 
-    response = boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)
-    return str(response["Parameter"]["Value"])
+    # One request for all: each SSM round trip is paid on every cold start. GetParameters takes
+    # at most 10 names; Settings has three.
+    response = boto3.client("ssm").get_parameters(Names=list(names), WithDecryption=True)
+    # A name may be given as an ARN, and with a :version or :label selector (echoed in `Selector`).
+    returned: dict[str, str] = {}
+    for parameter in response.get("Parameters", []):
+        selector = parameter.get("Selector", "")
+        for key in filter(None, (parameter["Name"], parameter.get("ARN"))):
+            returned[key] = returned[key + selector] = str(parameter["Value"])
+    missing = sorted(
+        {*response.get("InvalidParameters", []), *(name for name in names if name not in returned)}
+    )
+    if missing:
+        raise ConfigurationError("invalid configuration: SSM parameter(s) not found: " + ", ".join(missing))
+    return tuple(returned[name] for name in names)
 
 
 @lru_cache(maxsize=1)

@@ -5,8 +5,9 @@ from shared.startup import handler_init
 with handler_init():
     from fastapi import APIRouter
 
-    from shared.http import create_app, lambda_handler
+    from shared.api.app import build_app
+    from shared.http import lambda_handler
 
     ROUTERS: list[APIRouter] = []
-    app = create_app(title="admin", routers=ROUTERS)
+    app = build_app(title="admin", routers=ROUTERS)
     handler = lambda_handler(app)

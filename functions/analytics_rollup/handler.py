@@ -1,13 +1,19 @@
 """analytics_rollup (scheduled): upsert daily analytics for today and yesterday.
 
-Not implemented yet; a later issue builds it. Until then an invocation fails loudly rather than
-pretending to have done the work.
+Not implemented yet: it arrives with the analytics issue. Until then an invocation fails loudly (and
+counts as a failed run) rather than pretending to have done the work.
 """
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from shared.startup import handler_init
+
+with handler_init():
+    from shared.jobs import JobContext, job_handler
 
 
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    raise NotImplementedError("analytics_rollup is not implemented yet")
+async def run(job: JobContext) -> dict[str, Any]:
+    raise NotImplementedError("analytics_rollup is not implemented yet: it arrives with the analytics issue")
+
+
+handler = job_handler(run, name="analytics_rollup")

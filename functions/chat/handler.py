@@ -3,9 +3,10 @@
 from shared.startup import handler_init
 
 with handler_init():
-    from shared.api import chat
-    from shared.http import create_app, lambda_handler
+    from shared.api.app import build_app
+    from shared.api.public import chat
+    from shared.http import lambda_handler
 
     ROUTERS = [chat.router]
-    app = create_app(title="chat", routers=ROUTERS)
+    app = build_app(title="chat", routers=ROUTERS, relay=True)
     handler = lambda_handler(app)

@@ -3,9 +3,10 @@
 from shared.startup import handler_init
 
 with handler_init():
-    from shared.api import demo, sessions, widget_config
-    from shared.http import create_app, lambda_handler
+    from shared.api.app import build_app
+    from shared.api.public import demo, sessions, widget_config
+    from shared.http import lambda_handler
 
     ROUTERS = [widget_config.router, sessions.router, demo.router]
-    app = create_app(title="widget_config", routers=ROUTERS)
+    app = build_app(title="widget_config", routers=ROUTERS)
     handler = lambda_handler(app)

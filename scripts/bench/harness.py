@@ -1,14 +1,19 @@
-"""What the benchmarks share: a fresh bench database, a widget in it, ports and processes."""
+"""What the benchmarks share: a fresh bench database, a widget in it, ports, processes, static
+sites, percentiles and the command line every bench has."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import email.utils
+import hashlib
+import math
 import os
 import socket
 import subprocess
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from uuid import UUID
@@ -16,6 +21,8 @@ from uuid import UUID
 from scripts.localdb import DATA_DIR, create_database, drop_database, embedded_database_url
 
 BENCH_SERVER_DIR = DATA_DIR / "bench-postgres"
+# The benchmarks' logs and caches.
+BENCH_DIR = DATA_DIR / "bench"
 
 
 def free_port() -> int:
@@ -24,13 +31,92 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile, q from 0 to 100 (50 is the median), interpolated linearly between the
+    closest ranks; nan when there are no values."""
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentile {q} is not between 0 and 100")
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    position = (len(ordered) - 1) * q / 100
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def bench_parser(
+    description: str | None, *, check: str = "exit 1 if a target fails"
+) -> argparse.ArgumentParser:
+    """A parser with the options every bench has: --json, and --check (what fails it is `check`)."""
+    parser = argparse.ArgumentParser(description=description.split("\n\n")[0] if description else None)
+    parser.add_argument("--json", action="store_true", help="print machine-readable results")
+    parser.add_argument("--check", action="store_true", help=check)
+    return parser
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (rounds, runs)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
+def verdict(failed: Sequence[str]) -> str:
+    """The report's last line."""
+    return "PASS: all targets met" if not failed else f"FAIL: {', '.join(failed)}"
+
+
+@dataclass
+class StaticSite:
+    """Files served from memory: path -> (content type, body, cacheable). A cacheable file gets the
+    validators Starlette's FileResponse gives widget.js (Last-Modified, ETag) and no Cache-Control;
+    the others are never cached."""
+
+    files: dict[str, tuple[str, bytes, bool]] = field(default_factory=dict)
+    last_modified: float = 0.0
+    base_url: str = ""  # set while served
+
+
 @contextlib.contextmanager
-def serve_in_thread(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    """Serve `handler` on a free loopback port from a background thread; yields the base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+def serve_static(site: StaticSite) -> Iterator[StaticSite]:
+    """Serve `site` on a free loopback port from a background thread (HTTP/1.1 keep-alive, like
+    uvicorn); files may be added while it is served."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            found = site.files.get(self.path.split("?")[0])
+            if found is None:
+                self.send_error(404)
+                return
+            content_type, body, cacheable = found
+            headers = {"Content-Type": content_type}
+            status = 200
+            if cacheable:
+                etag = f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'
+                headers["ETag"] = etag
+                headers["Last-Modified"] = email.utils.formatdate(site.last_modified, usegmt=True)
+                if etag in self.headers.get("If-None-Match", ""):
+                    status, body = 304, b""
+            else:
+                headers["Cache-Control"] = "no-store"
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    site.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield site
     finally:
         server.shutdown()
         server.server_close()

@@ -57,12 +57,20 @@ from pathlib import Path
 from typing import Literal
 from uuid import UUID
 
-from scripts.bench.harness import BenchDatabase, bench_database, create_bench_widget, free_port, stop_process
+from scripts.bench.harness import (
+    BENCH_DIR,
+    BenchDatabase,
+    bench_database,
+    bench_parser,
+    create_bench_widget,
+    free_port,
+    percentile,
+    stop_process,
+    verdict,
+)
 from scripts.dev import start_in_background
+from scripts.localdb import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA_DIR = ROOT / ".data"
-LOG_DIR = DATA_DIR / "bench"
 DATABASE_NAME = "cwp_bench_relay"
 
 PathName = Literal["direct", "platform"]
@@ -395,17 +403,6 @@ async def run_segment(
     return segment
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0..100) with linear interpolation between closest ranks."""
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    position = (len(ordered) - 1) * q / 100
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 @dataclass(frozen=True)
 class Summary:
     """All segments of one load on one path."""
@@ -602,9 +599,9 @@ def reference_workload_ms() -> float:
 
 
 async def measure(options: Options, database: BenchDatabase) -> Outcome:
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
     reference_before = reference_workload_ms()
-    runner_log = LOG_DIR / "relay-runner.log"
+    runner_log = BENCH_DIR / "relay-runner.log"
     webhook, webhook_port = start_webhook()
     runner: subprocess.Popen[bytes] | None = None
     profiler: subprocess.Popen[bytes] | None = None
@@ -780,7 +777,7 @@ def format_report(options: Options, outcome: Outcome, overhead: dict[str, float]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = bench_parser(__doc__)
     parser.add_argument("--sessions", type=int, default=32, help="concurrent visitor sessions (default 32)")
     parser.add_argument(
         "--seconds", type=float, default=10, help="measured seconds per path and load (default 10)"
@@ -794,8 +791,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="every session from the same address (default: one address per session, as behind CloudFront)",
     )
     parser.add_argument("--py-spy", type=Path, metavar="FILE", help="profile the dev runner into FILE (raw)")
-    parser.add_argument("--json", action="store_true", help="print machine-readable results")
-    parser.add_argument("--check", action="store_true", help="exit 1 if a target fails")
     parser.add_argument("--serve-webhook", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.sessions < 1 or args.seconds <= 0 or args.rate <= 0 or args.rounds < 1 or args.warmup < 0:
@@ -848,7 +843,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(format_report(options, outcome, overhead, checks))
         print()
-        print("PASS: all targets met" if not failed else f"FAIL: {', '.join(c.name for c in failed)}")
+        print(verdict([c.name for c in failed]))
     return 1 if args.check and failed else 0
 
 

@@ -44,11 +44,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import email.utils
 import gzip
-import hashlib
 import json
-import math
 import os
 import platform
 import statistics
@@ -56,30 +53,32 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
-from http.server import BaseHTTPRequestHandler
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from scripts.bench.harness import (
+    BENCH_DIR,
+    StaticSite,
     bench_database,
+    bench_parser,
     create_bench_widget,
     free_port,
-    serve_in_thread,
+    percentile,
+    positive_int,
+    serve_static,
     stop_process,
 )
 from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
 from scripts.dev import start_in_background
+from scripts.localdb import ROOT
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, CDPSession, ViewportSize
 
-ROOT = Path(__file__).resolve().parents[2]
 WIDGET_DIR = ROOT / "widget"
 WIDGET_JS = WIDGET_DIR / "dist" / "widget.js"
-DATA_DIR = ROOT / ".data"
-LOG_DIR = DATA_DIR / "bench"
 DATABASE_NAME = "cwp_bench_widget"
 
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
@@ -255,8 +254,8 @@ def measure_size() -> SizeReport:
 @contextlib.contextmanager
 def dev_runner(database_url: str, port: int) -> Iterator[None]:
     """The dev runner as `make dev` runs it, on the bench database, quiet; stopped on exit."""
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log_path = LOG_DIR / "widget-dev-runner.log"
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = BENCH_DIR / "widget-dev-runner.log"
     process = start_in_background(database_url=database_url, port=port, log_path=log_path)
     try:
         yield
@@ -279,64 +278,12 @@ def wait_until_serving(base_url: str, widget_id: UUID, within: float = 90) -> No
                     return
             time.sleep(0.2)
     raise SystemExit(
-        f"the dev runner did not serve within {within:g} s; see {LOG_DIR / 'widget-dev-runner.log'}"
+        f"the dev runner did not serve within {within:g} s; see {BENCH_DIR / 'widget-dev-runner.log'}"
     )
 
 
 # --------------------------------------------------------------------------------------------------
-# Local web servers: the customer's site, and the baseline script's origin
-
-
-@dataclass
-class StaticSite:
-    """Files served from memory on a local port: path -> (content type, body, cacheable)."""
-
-    files: dict[str, tuple[str, bytes, bool]] = field(default_factory=dict)
-    last_modified: float = 0.0
-    base_url: str = ""
-
-
-@contextlib.contextmanager
-def serve(site: StaticSite) -> Iterator[StaticSite]:
-    """Serves `site` on a free port (HTTP/1.1 keep-alive, like uvicorn). A cacheable file gets the
-    validators Starlette's FileResponse gives widget.js (Last-Modified, ETag) and no Cache-Control;
-    the others are never cached."""
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            found = site.files.get(self.path.split("?")[0])
-            if found is None:
-                self.send_error(404)
-                return
-            content_type, body, cacheable = found
-            headers = {"Content-Type": content_type}
-            if cacheable:
-                etag = f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'
-                headers["ETag"] = etag
-                headers["Last-Modified"] = email.utils.formatdate(site.last_modified, usegmt=True)
-                if etag in self.headers.get("If-None-Match", ""):
-                    self.send_response(304)
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-            else:
-                headers["Cache-Control"] = "no-store"
-            self.send_response(200)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    with serve_in_thread(Handler) as site.base_url:
-        yield site
+# The customer's site (served with harness.serve_static, as is the baseline script's origin)
 
 
 def host_page(script_src: str, widget_id: UUID) -> bytes:
@@ -512,14 +459,6 @@ def measure_loads(pages: Pages, runs: int, progress: bool) -> tuple[str, dict[st
 # Summary and report
 
 
-def percentile(values: list[float], q: float) -> float:
-    """Linear interpolation between the closest ranks (q in [0, 1])."""
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 @dataclass(frozen=True)
 class Stat:
     median: float
@@ -567,7 +506,7 @@ def summarise(samples: dict[str, list[Sample]]) -> tuple[list[Summary], list[Com
             for key, _ in METRICS:
                 values = [v for v in (s.metric(key) for s in own) if v is not None]
                 metrics[key] = (
-                    Stat(round(statistics.median(values), 1), round(percentile(values, 0.9), 1))
+                    Stat(round(statistics.median(values), 1), round(percentile(values, 90), 1))
                     if values
                     else None
                 )
@@ -662,16 +601,11 @@ def format_notes(summaries: list[Summary], runs: int) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = bench_parser(__doc__, check="exit 1 if widget.js is over 15 KB gzipped")
     parser.add_argument(
-        "--runs", type=int, default=20, help="rounds (cold + warm load of each page, default 20)"
+        "--runs", type=positive_int, default=20, help="rounds (cold + warm load of each page, default 20)"
     )
-    parser.add_argument("--json", action="store_true", help="print machine-readable results")
-    parser.add_argument("--check", action="store_true", help="exit 1 if widget.js is over 15 KB gzipped")
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-    return args
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -693,7 +627,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"dev runner on {base_url}, widget {widget_id}", file=sys.stderr)
         wait_until_serving(base_url, widget_id)
         static = stack.enter_context(
-            serve(
+            serve_static(
                 StaticSite(
                     files={"/baseline.js": ("application/javascript", BASELINE_JS.encode(), True)},
                     last_modified=WIDGET_JS.stat().st_mtime,
@@ -705,7 +639,7 @@ def main(argv: list[str] | None = None) -> int:
             "baseline": f"{static.base_url}/baseline.js",
         }
         host = stack.enter_context(
-            serve(
+            serve_static(
                 StaticSite(
                     files={
                         f"/{variant}.html": ("text/html; charset=utf-8", host_page(src, widget_id), False)

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from shared import tokens
 from shared.models import WebhookErrorType, Widget
-from shared.services.sessions import b64url
 from shared.webhook_client import (
     DEFAULT_MAX_CONNECTIONS_PER_ORIGIN,
     BodyTooLargeError,
@@ -136,7 +136,7 @@ def build_request(
     raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     key = widget.widget_secret.get_secret_value().encode()
     issued = int(now.timestamp())
-    token = hs256_jwt(
+    token = tokens.sign(
         {
             "sub": str(widget.id),
             "sid": session_id,
@@ -155,19 +155,6 @@ def build_request(
         "X-Widget-Signature": f"t={stamp},v1={signature}",
     }
     return raw, headers
-
-
-_JWT_HEADER = b64url(b'{"alg":"HS256","typ":"JWT"}')
-
-
-def hs256_jwt(claims: dict[str, Any], key: bytes) -> str:
-    """A compact JWS (RFC 7515) of `claims`, signed with HMAC-SHA256: what n8n's JWT Auth verifies.
-
-    Signing only, never verifying, so this is all of it; PyJWT took ~0.05 ms per message, mostly
-    re-checking on every call that an HMAC key is not a PEM or DER public key.
-    """
-    signing_input = f"{_JWT_HEADER}.{b64url(json.dumps(claims, separators=(',', ':')).encode())}"
-    return f"{signing_input}.{b64url(hmac.new(key, signing_input.encode(), hashlib.sha256).digest())}"
 
 
 async def call_webhook(

@@ -1,23 +1,22 @@
-"""Visitor session tokens: stateless, HMAC-signed over widget id, session id and expiry."""
+"""Visitor session tokens: stateless HS256 JWTs (`shared.tokens`) over widget id, session id and
+expiry, signed with the server key."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from shared import tokens
 from shared.errors import UnauthorizedError
 
 SESSION_LIFETIME = timedelta(hours=24)
 # A returning visitor may renew a token that expired this long ago, so a conversation survives a
 # weekend; older tokens start a new conversation.
 RENEWAL_GRACE = timedelta(days=7)
-_VERSION = "v1"
+# Signed with the server key like login tokens: the audience keeps one from passing for the other.
+AUDIENCE = "widget-session"
 
 
 @dataclass(frozen=True)
@@ -34,8 +33,8 @@ def new_session_id() -> str:
 def issue_token(key: bytes, *, widget_id: UUID, session_id: str, now: datetime) -> tuple[str, datetime]:
     """A token for the session, valid for 24 hours from `now`; returns it with its expiry."""
     expires_at = (now + SESSION_LIFETIME).replace(microsecond=0)
-    payload = b64url(json.dumps([str(widget_id), session_id, int(expires_at.timestamp())]).encode())
-    return f"{_VERSION}.{payload}.{_sign(key, payload)}", expires_at
+    claims = {"aud": AUDIENCE, "wid": str(widget_id), "sid": session_id, "exp": int(expires_at.timestamp())}
+    return tokens.sign(claims, key), expires_at
 
 
 def verify_token(
@@ -44,30 +43,22 @@ def verify_token(
     """The session a token grants for this widget; 401 if it is malformed, tampered with, for
     another widget, or expired (more than `grace` ago)."""
     try:
-        version, payload, signature = token.split(".")
-        if version != _VERSION or not hmac.compare_digest(signature, _sign(key, payload)):
-            raise ValueError("bad signature")
-        token_widget, session_id, expires = json.loads(_unb64(payload))
-        expires_at = datetime.fromtimestamp(int(expires), UTC)
-    except (ValueError, TypeError):
+        claims = tokens.verify(
+            token, key, audience=AUDIENCE, now=now.timestamp(), leeway=grace.total_seconds()
+        )
+        session_id, token_widget = claims["sid"], claims["wid"]
+        if not isinstance(session_id, str) or not isinstance(token_widget, str):
+            raise tokens.InvalidTokenError("malformed claims")
+    except tokens.ExpiredTokenError:
+        raise UnauthorizedError(
+            "The session has expired. Start a new session.", code="token_expired"
+        ) from None
+    except (tokens.InvalidTokenError, KeyError):
         raise UnauthorizedError(
             "The session token is invalid. Start a new session.", code="invalid_token"
         ) from None
     if token_widget != str(widget_id):
         raise UnauthorizedError("The session token belongs to another widget.", code="invalid_token")
-    if expires_at + grace <= now:
-        raise UnauthorizedError("The session has expired. Start a new session.", code="token_expired")
-    return Session(widget_id=widget_id, session_id=str(session_id), expires_at=expires_at)
-
-
-def _sign(key: bytes, payload: str) -> str:
-    return b64url(hmac.new(key, f"session.{payload}".encode(), hashlib.sha256).digest())
-
-
-def b64url(raw: bytes) -> str:
-    """Unpadded base64url, as JWS and these tokens use it."""
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return Session(
+        widget_id=widget_id, session_id=session_id, expires_at=datetime.fromtimestamp(claims["exp"], UTC)
+    )

@@ -10,8 +10,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import psycopg
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from scripts.bench.harness import free_port, serve_in_thread
+from scripts.bench.harness import StaticSite, free_port, serve_static
 from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
 from scripts.dev import start_in_background
 from shared.db import Database
@@ -98,12 +97,11 @@ def clean(platform: Platform) -> Platform:
 class HostSite:
     """Pages on another origin than the platform, standing in for a customer's website."""
 
-    base_url: str = ""
-    pages: dict[str, str] = field(default_factory=dict)
+    site: StaticSite
 
     def page(self, name: str, html: str) -> str:
-        self.pages[name] = html
-        return f"{self.base_url}/{name}"
+        self.site.files[f"/{name}"] = ("text/html; charset=utf-8", html.encode(), False)
+        return f"{self.site.base_url}/{name}"
 
     def embed(
         self, platform: Platform, widget: Widget, *, head: str = "", body: str = "", attrs: str = ""
@@ -114,28 +112,13 @@ class HostSite:
             f'<script src="{platform.base_url}/widget.js" data-widget-id="{widget.id}" {attrs} defer></script>'
             "</body></html>"
         )
-        return self.page(f"{widget.id}-{len(self.pages)}.html", html)
+        return self.page(f"{widget.id}-{len(self.site.files)}.html", html)
 
 
 @pytest.fixture(scope="session")
 def host_site() -> Iterator[HostSite]:
-    site = HostSite()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            html = site.pages.get(self.path.lstrip("/").split("?")[0])
-            body = (html or "not found").encode()
-            self.send_response(200 if html else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    with serve_in_thread(Handler) as site.base_url:
-        yield site
+    with serve_static(StaticSite()) as site:
+        yield HostSite(site)
 
 
 @pytest.fixture(scope="session")

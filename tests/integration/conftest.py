@@ -11,9 +11,9 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 
-from shared.api import chat, sessions, widget_config
+from shared.api.app import build_app
+from shared.api.public import chat, sessions, widget_config
 from shared.db import Database
-from shared.http import create_app
 from shared.models import Widget
 from tests.conftest import make_settings
 from tests.factories import make_widget
@@ -60,7 +60,9 @@ class PublicApi:
 
 
 async def open_public_api(db_url: str, **settings: Any) -> tuple[FastAPI, httpx.AsyncClient]:
-    app = create_app(title="public", routers=PUBLIC_ROUTERS, settings=make_settings(db_url, **settings))
+    app = build_app(
+        title="public", routers=PUBLIC_ROUTERS, settings=make_settings(db_url, **settings), relay=True
+    )
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
     return app, httpx.AsyncClient(transport=transport, base_url="http://platform.test")
 
@@ -70,9 +72,7 @@ async def api(db_url: str) -> AsyncIterator[PublicApi]:
     app, client = await open_public_api(db_url, webhook_timeout_seconds=1.0)
     async with client:
         yield PublicApi(client=client, app=app, db_url=db_url)
-    if getattr(app.state, "webhooks", None) is not None:
-        await app.state.webhooks.aclose()
-    await app.state.db.close()
+    await app.state.resources.aclose()
 
 
 @pytest.fixture

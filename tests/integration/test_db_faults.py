@@ -86,9 +86,7 @@ async def faulty_api(faulty_postgres: FaultyPostgres) -> AsyncIterator[PublicApi
     )
     async with client:
         yield PublicApi(client=client, app=app, db_url=faulty_postgres.url)
-    if getattr(app.state, "webhooks", None) is not None:
-        await app.state.webhooks.aclose()
-    await app.state.db.close()
+    await app.state.resources.aclose()
 
 
 async def _session(api: PublicApi, fake_n8n: FakeN8n) -> tuple[Any, str]:

@@ -9,21 +9,21 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from shared.api import demo
+from shared.api.app import build_app
+from shared.api.public import demo
 from shared.db import Database
-from shared.http import create_app
 from tests.conftest import make_settings
 from tests.factories import make_widget
 
 
 @pytest.fixture
 async def client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(title="demo", routers=[demo.router], settings=make_settings(db_url))
+    app = build_app(title="demo", routers=[demo.router], settings=make_settings(db_url))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://platform.test"
     ) as c:
         yield c
-    await app.state.db.close()
+    await app.state.resources.aclose()
 
 
 @pytest.mark.anyio

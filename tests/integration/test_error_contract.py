@@ -21,9 +21,9 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 from mangum import Mangum
 
-from shared.api.deps import PublicWidgetDep
+from shared.api.app import build_app
+from shared.api.public.deps import PublicWidgetDep
 from shared.db import Database
-from shared.http import create_app
 from shared.models import Widget
 from tests.conftest import make_settings
 from tests.factories import make_widget
@@ -48,8 +48,11 @@ async def broken_before_check(widget_id: str) -> None:
 
 
 def contract_app(db_url: str, **settings: Any) -> FastAPI:
-    return create_app(
-        title="contract", routers=[*PUBLIC_ROUTERS, broken], settings=make_settings(db_url, **settings)
+    return build_app(
+        title="contract",
+        routers=[*PUBLIC_ROUTERS, broken],
+        settings=make_settings(db_url, **settings),
+        relay=True,
     )
 
 
@@ -59,9 +62,7 @@ async def client(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=("203.0.113.7", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://platform.test") as http:
         yield http
-    if getattr(app.state, "webhooks", None) is not None:
-        await app.state.webhooks.aclose()
-    await app.state.db.close()
+    await app.state.resources.aclose()
 
 
 @pytest.fixture
@@ -281,7 +282,7 @@ def uvicorn_serving(app: FastAPI) -> Iterator[int]:
         try:
             await server.serve(sockets=[sock])
         finally:
-            await app.state.db.close()
+            await app.state.resources.aclose()
 
     thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True)
     thread.start()
@@ -353,7 +354,7 @@ def test_head_sends_no_body_under_uvicorn_or_mangum(db_url: str) -> None:
         context = SimpleNamespace(aws_request_id="req-1")
         lambda_get = handler(event("GET"), context)
         lambda_head = handler(event("HEAD"), context)
-        loop.run_until_complete(app.state.db.close())
+        loop.run_until_complete(app.state.resources.aclose())
         assert lambda_head["statusCode"] == lambda_get["statusCode"] == 200
         assert lambda_head["body"] == "" and lambda_get["body"]
         assert lambda_head["headers"]["content-length"] == str(len(lambda_get["body"].encode()))

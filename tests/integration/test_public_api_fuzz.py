@@ -30,9 +30,9 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 from schemathesis import Case, Response
 
-from shared.api import chat, sessions, widget_config
+from shared.api.app import build_app
+from shared.api.public import chat, sessions, widget_config
 from shared.db import Database
-from shared.http import create_app
 from shared.services.relay import WebhookCaller
 from tests.conftest import make_settings
 from tests.factories import make_widget
@@ -56,7 +56,7 @@ SESSIONS_PATH = "/v1/widgets/{widget_id}/sessions"
 
 
 def public_app(database_url: str) -> FastAPI:
-    return create_app(title="public", routers=PUBLIC_ROUTERS, settings=make_settings(database_url))
+    return build_app(title="public", routers=PUBLIC_ROUTERS, settings=make_settings(database_url), relay=True)
 
 
 # The OpenAPI document does not depend on the database: an app that never connects describes it.
@@ -122,9 +122,9 @@ class _UvicornThread:
         try:
             await self.server.serve(sockets=[self.socket])
         finally:
-            db: Database = self.app.state.db
+            db: Database = self.app.state.resources.db
             await db.close()
-            webhooks: WebhookCaller | None = getattr(self.app.state, "webhooks", None)
+            webhooks: WebhookCaller | None = self.app.state.resources.webhooks
             if webhooks is not None:
                 await webhooks.aclose()
 

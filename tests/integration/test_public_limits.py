@@ -34,9 +34,7 @@ async def cloudfront_api(db_url: str) -> AsyncIterator[PublicApi]:
     )
     async with client:
         yield PublicApi(client=client, app=app, db_url=db_url)
-    if getattr(app.state, "webhooks", None) is not None:
-        await app.state.webhooks.aclose()
-    await app.state.db.close()
+    await app.state.resources.aclose()
 
 
 async def limited_widget(db: Database, fake_n8n: FakeN8n, **limits: int) -> Widget:

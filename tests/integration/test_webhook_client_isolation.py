@@ -113,7 +113,7 @@ class HostileServer:
                     writer.write(reply(token, conn=number))
                     await writer.drain()
                     late = asyncio.get_running_loop().call_later(
-                        LATE, writer.write, LATE_MODES[mode](token, number)
+                        LATE, _write_if_open, writer, LATE_MODES[mode](token, number)
                     )
                     self._tasks.add(asyncio.ensure_future(_cancel_on_close(late, writer)))
                     continue
@@ -124,6 +124,12 @@ class HostileServer:
             pass
         finally:
             writer.close()
+
+
+def _write_if_open(writer: asyncio.StreamWriter, data: bytes) -> None:
+    """The late bytes, unless the client hung up first (uvloop raises on a closed transport)."""
+    if not writer.is_closing():
+        writer.write(data)
 
 
 async def _cancel_on_close(handle: asyncio.TimerHandle, writer: asyncio.StreamWriter) -> None:

@@ -11,9 +11,9 @@ import httpx
 import psycopg
 import pytest
 
-from shared.api import widget_config
+from shared.api.app import build_app
+from shared.api.public import widget_config
 from shared.db import Database
-from shared.http import create_app
 from tests.conftest import make_settings
 from tests.factories import make_widget
 
@@ -27,7 +27,7 @@ PRIVATE_CONFIG = {
 
 
 async def api(db_url: str, **settings: Any) -> httpx.AsyncClient:
-    app = create_app(
+    app = build_app(
         title="widget_config", routers=[widget_config.router], settings=make_settings(db_url, **settings)
     )
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://platform.test")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from shared.services.relay import hs256_jwt
+from shared.tokens import sign as hs256_jwt
 
 KEY = "a-widget-secret-of-sufficient-length-0123456789"
 

@@ -407,7 +407,7 @@ def test_function_policies_name_every_resource(name: str) -> None:
         assert "*" not in as_list(statement["Resource"]), f"{name}: {statement.get('Sid')} grants on *"
         assert not any(action == "*" or action.endswith(":*") for action in as_list(statement["Action"]))
         if any(action.startswith("ssm:") for action in as_list(statement["Action"])):
-            assert as_list(statement["Action"]) == ["ssm:GetParameter"]
+            assert as_list(statement["Action"]) == ["ssm:GetParameters"]
             parameters = sorted(
                 re.findall(r"\$\{(\w+SsmParameter)\}", resource["Fn::Sub"])[0]
                 for resource in as_list(statement["Resource"])
@@ -432,3 +432,21 @@ def test_only_alerting_functions_may_send_alerts(name: str) -> None:
     may_alert = name in {"webhook_check", "admin"}
     assert ({"ses:SendEmail", "sns:Publish"} <= actions) is may_alert
     assert bool(actions & {"ses:SendEmail", "sns:Publish"}) is may_alert
+
+
+def test_no_function_is_traced_with_x_ray() -> None:
+    # Given the template's function globals, every function and the code they run
+    function_globals = load_template()["Globals"]["Function"]
+    sources = [*(ROOT / "shared").rglob("*.py"), *FUNCTIONS_DIR.rglob("*.py")]
+
+    # Then X-Ray is off (README "Observability": a tracer would import aws_xray_sdk into every cold
+    # start, for spans nobody reads), nothing grants writing to it, and no code makes spans
+    assert "Tracing" not in function_globals
+    for name in FUNCTION_NAMES:
+        properties = function_properties(name)
+        assert properties.get("Tracing", "PassThrough") == "PassThrough", name
+        actions = [
+            action for statement in policy_statements(properties) for action in as_list(statement["Action"])
+        ]
+        assert not [action for action in actions if action.lower().startswith("xray:")], name
+    assert not [path for path in sources if re.search(r"\bTracer\b|aws_xray_sdk", path.read_text())]

@@ -4,7 +4,7 @@ import hashlib
 
 from fastapi import APIRouter, Request, Response
 
-from shared.api.deps import PublicWidgetDep, add_preflight
+from shared.api.public.deps import PublicWidgetDep, add_preflight
 from shared.models import PublicWidgetConfig
 
 router = APIRouter(tags=["widget"])

@@ -4,30 +4,15 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Response
-from pydantic import ConfigDict, Field
 
-from shared.api.deps import PublicWidgetDep, SettingsDep, add_preflight, rate_limited
+from shared.api.public.deps import PublicWidgetDep, add_preflight, rate_limited
+from shared.api.resources import ResourcesDep
 from shared.errors import UnauthorizedError
-from shared.models import Model
+from shared.models.sessions import SessionRequest, SessionResponse
 from shared.services import sessions
 
 router = APIRouter(tags=["widget"])
 PATH = "/v1/widgets/{widget_id}/sessions"
-
-
-class SessionRequest(Model):
-    """Empty for a new session; the stored id and token to renew one."""
-
-    model_config = ConfigDict(extra="forbid", defer_build=False)  # FastAPI wraps body models itself
-
-    session_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None
-    token: Annotated[str, Field(max_length=1000)] | None = None
-
-
-class SessionResponse(Model):
-    session_id: str
-    token: str
-    expires_at: datetime
 
 
 @router.post(
@@ -39,7 +24,7 @@ class SessionResponse(Model):
 )
 async def start_session(
     widget: PublicWidgetDep,
-    settings: SettingsDep,
+    resources: ResourcesDep,
     response: Response,
     body: Annotated[SessionRequest, Body(default_factory=SessionRequest)],
 ) -> SessionResponse:
@@ -47,7 +32,7 @@ async def start_session(
     7 days) renews the same session, so the conversation survives reloads. Starts and renewals
     count against the widget's `per_ip_sessions_per_minute`."""
     now = datetime.now(UTC)
-    key = settings.signing_key_bytes
+    key = resources.settings.signing_key_bytes
     if body.token is not None:
         existing = sessions.verify_token(
             key, body.token, widget_id=widget.id, now=now, grace=sessions.RENEWAL_GRACE

@@ -2,24 +2,28 @@
 
 import base64
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from pydantic import ConfigDict, Field, StringConstraints
 
-from shared.api.deps import (
-    DbDep,
+from shared.api.public.deps import (
     PublicWidgetDep,
     SessionDep,
     add_preflight,
-    app_db,
-    app_settings,
     rate_limited,
 )
+from shared.api.resources import ResourcesDep, resources_of
 from shared.errors import NotFoundError, PayloadTooLargeError, UnprocessableError, WidgetGoneError
 from shared.http import client_ip
-from shared.models import ChatStatus, Feedback, Model
+from shared.models.chat import (
+    FeedbackRequest,
+    FeedbackResponse,
+    History,
+    HistoryItem,
+    MessageRequest,
+    MessageResponse,
+)
 from shared.repositories import chat_logs
 from shared.services import relay
 from shared.services.chat import send_message
@@ -28,69 +32,6 @@ router = APIRouter(tags=["chat"])
 MESSAGES = "/v1/widgets/{widget_id}/messages"
 FEEDBACK = "/v1/widgets/{widget_id}/messages/{message_id}/feedback"
 MAX_MESSAGE_CHARS = 4000
-
-
-class MessageMetadata(Model):
-    model_config = ConfigDict(extra="ignore", defer_build=False)  # FastAPI wraps body models itself
-
-    page_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    locale: Annotated[str, StringConstraints(max_length=35)] | None = None
-
-
-class MessageRequest(Model):
-    model_config = ConfigDict(extra="ignore", defer_build=False)  # FastAPI wraps body models itself
-
-    # Postgres text cannot hold NUL; refuse it here rather than after the webhook was called.
-    message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, pattern=r"^[^\x00]*$")]
-    metadata: MessageMetadata = Field(default_factory=MessageMetadata)
-
-
-class MessageResponse(Model):
-    message_id: UUID
-    reply: str
-    confidence: float | None
-    created_at: datetime
-
-
-class HistoryItem(Model):
-    message_id: UUID
-    message: str
-    reply: str | None
-    status: ChatStatus
-    confidence: float | None
-    feedback: Feedback | None
-    created_at: datetime
-
-
-class History(Model):
-    messages: list[HistoryItem]
-    next_cursor: str | None
-
-
-class FeedbackRequest(Model):
-    model_config = ConfigDict(extra="forbid", defer_build=False)  # FastAPI wraps body models itself
-
-    value: Literal["up", "down"]
-
-
-class FeedbackResponse(Model):
-    message_id: UUID
-    feedback: Feedback
-
-
-def _webhooks(request: Request) -> relay.WebhookCaller:
-    """The app's webhook caller, made on the first message (on the event loop, with no await
-    between the check and the set, so one is ever made)."""
-    state = request.app.state
-    if getattr(state, "webhooks", None) is None:
-        settings = app_settings(request)
-        state.webhooks = relay.WebhookCaller(
-            max_connections=settings.webhook_max_connections,
-            max_connections_per_origin=settings.webhook_max_connections_per_origin,
-            policy=settings.webhook_policy,
-        )
-    webhooks: relay.WebhookCaller = state.webhooks
-    return webhooks
 
 
 @router.post(
@@ -118,11 +59,12 @@ async def post_message(
         raise PayloadTooLargeError(
             f"Messages are limited to {MAX_MESSAGE_CHARS:,} characters.", code="message_too_long"
         )
-    settings = app_settings(request)
+    resources = resources_of(request)
+    settings = resources.settings
     try:
         log = await send_message(
-            app_db(request),
-            _webhooks(request),
+            resources.db,
+            resources.relay,
             widget=widget,
             session_id=session.session_id,
             text=body.message,
@@ -131,7 +73,7 @@ async def post_message(
             timeout_seconds=settings.webhook_timeout_seconds,
         )
     except WidgetGoneError:
-        request.app.state.widget_cache.forget(widget.id)  # later messages answer 404 at once
+        resources.widgets.forget(widget.id)  # later messages answer 404 at once
         raise
     return MessageResponse(
         message_id=log.id, reply=log.response, confidence=log.confidence, created_at=log.created_at
@@ -142,13 +84,13 @@ async def post_message(
 async def get_history(
     widget: PublicWidgetDep,
     session: SessionDep,
-    db: DbDep,
+    resources: ResourcesDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> History:
     """The session's exchanges from our own logs, oldest first; pass `next_cursor` for more.
     Reads count against the widget's `per_ip_reads_per_minute`."""
-    logs = await db.run(
+    logs = await resources.db.run(
         chat_logs.list_session_history,
         widget_id=widget.id,
         session_id=session.session_id,
@@ -173,11 +115,15 @@ async def get_history(
 
 @router.post(FEEDBACK, response_model=FeedbackResponse, dependencies=[rate_limited("feedback")])
 async def post_feedback(
-    message_id: UUID, body: FeedbackRequest, widget: PublicWidgetDep, session: SessionDep, db: DbDep
+    message_id: UUID,
+    body: FeedbackRequest,
+    widget: PublicWidgetDep,
+    session: SessionDep,
+    resources: ResourcesDep,
 ) -> FeedbackResponse:
     """Thumbs up or down on one reply of this session (another session's message is not found).
     Counts against the widget's `per_ip_feedback_per_minute`."""
-    found = await db.run(
+    found = await resources.db.run(
         chat_logs.set_feedback,
         widget_id=widget.id,
         session_id=session.session_id,

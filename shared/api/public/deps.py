@@ -1,4 +1,5 @@
-"""FastAPI dependencies shared by the routers: settings, database, the public widget check."""
+"""FastAPI dependencies of the public routes: the widget check (origin, CORS), the visitor session,
+per-address rate limits, CORS preflight."""
 
 from datetime import UTC, datetime
 from typing import Annotated
@@ -6,51 +7,25 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response, params
 
-from shared.db import Database
+from shared.api.resources import resources_of
 from shared.errors import ForbiddenError, NotFoundError, UnauthorizedError
-from shared.http import allow_cors, client_ip, origin_allowed, refuse_cors
+from shared.http import allow_cors, client_ip, refuse_cors
 from shared.models import Widget
 from shared.services import rate_limits, sessions
-from shared.services.widget_cache import WidgetCache
-from shared.settings import Settings
 
-
-def app_settings(request: Request) -> Settings:
-    """The app's settings (made once per process by `create_app`)."""
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def app_db(request: Request) -> Database:
-    """The app's database (made once per process by `create_app`)."""
-    db: Database = request.app.state.db
-    return db
-
-
-# Dependencies are `async def` even when they do not await: FastAPI runs plain `def` dependencies
-# in its thread pool, a hop that cost ~0.15 ms each per request (docs/benchmarks.md). The public
-# dependencies below read settings and database from the app instead of depending on SettingsDep
-# and DbDep: FastAPI re-solves every sub-dependency on each use, and the message route's 13
-# dependency solves cost ~0.2 ms per message.
-async def _settings(request: Request) -> Settings:
-    return app_settings(request)
-
-
-async def _database(request: Request) -> Database:
-    return app_db(request)
-
-
-SettingsDep = Annotated[Settings, Depends(_settings)]
-DbDep = Annotated[Database, Depends(_database)]
+# The public dependencies read the resources from the app (`resources_of`) instead of depending on
+# `ResourcesDep`: FastAPI re-solves every sub-dependency on each use, and the message route's 13
+# dependency solves cost ~0.2 ms per message (docs/benchmarks.md). They are `async def` even when
+# they do not await: FastAPI runs plain `def` dependencies in its thread pool (~0.15 ms a hop).
 
 
 async def _public_widget(request: Request, widget_id: UUID) -> Widget:
     """The widget a public route is about: it must exist, be active, not be expired, and allow the
     page's Origin (its `allowed_origins`, empty meaning any; the platform's own pages always)."""
     origin = request.headers.get("origin")
-    cache: WidgetCache = request.app.state.widget_cache
+    resources = resources_of(request)
     try:
-        widget = await cache.get(app_db(request), widget_id)
+        widget = await resources.widgets.get(resources.db, widget_id)
     except Exception:
         refuse_cors(request)  # its allowed origins are unknown; asking again would only wait again
         raise
@@ -59,7 +34,7 @@ async def _public_widget(request: Request, widget_id: UUID) -> Widget:
         raise NotFoundError(
             "This chat widget does not exist or is no longer available.", code="widget_not_found"
         )
-    if origin and not origin_allowed(widget, origin, public_origin=app_settings(request).public_origin):
+    if origin and not widget.allows_origin(origin, platform_origin=resources.settings.public_origin):
         refuse_cors(request)
         raise ForbiddenError(
             "This website is not allowed to use this chat widget.", code="origin_not_allowed"
@@ -81,7 +56,10 @@ async def _session(request: Request, widget: PublicWidgetDep) -> sessions.Sessio
             headers={"WWW-Authenticate": "Bearer"},
         )
     return sessions.verify_token(
-        app_settings(request).signing_key_bytes, token.strip(), widget_id=widget.id, now=datetime.now(UTC)
+        resources_of(request).settings.signing_key_bytes,
+        token.strip(),
+        widget_id=widget.id,
+        now=datetime.now(UTC),
     )
 
 
@@ -94,8 +72,9 @@ def rate_limited(kind: rate_limits.Kind) -> params.Depends:
     token and the body are checked, so requests refused for those count too."""
 
     async def count(request: Request, widget: PublicWidgetDep) -> None:
-        ip = client_ip(request, app_settings(request).client_ip_header)
-        await rate_limits.enforce(app_db(request), widget=widget, kind=kind, ip=ip)
+        resources = resources_of(request)
+        ip = client_ip(request, resources.settings.client_ip_header)
+        await rate_limits.enforce(resources.db, widget=widget, kind=kind, ip=ip)
 
     dependency: params.Depends = Depends(count)
     return dependency

@@ -1,61 +1,12 @@
-"""Pydantic models of the platform's data: what the repositories return and the APIs accept."""
+"""Widgets: the row, its config document, what admins send and what browsers may see."""
 
-from datetime import date, datetime
-from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from datetime import datetime
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    StringConstraints,
-)
+from pydantic import ConfigDict, Field, SecretStr, StringConstraints
 
-from shared.webhook_url import check_webhook_url
-
-
-class Model(BaseModel):
-    """Base of every model: schemas are built on first use, so a function only pays for the models
-    it actually uses (building them all at import added ~15 ms to every cold start)."""
-
-    model_config = ConfigDict(defer_build=True)
-
-
-HexColor = Annotated[str, StringConstraints(pattern=r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")]
-# Font stacks are placed in CSS: letters, digits, spaces, commas, quotes and hyphens only.
-FontFamily = Annotated[str, StringConstraints(max_length=200, pattern=r"^[\w\s,'\"-]+$")]
-ShortText = Annotated[str, StringConstraints(max_length=200)]
-LongText = Annotated[str, StringConstraints(max_length=2000)]
-Email = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-    ),
-]
-
-
-def _check_image_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.netloc:
-        raise ValueError("must be an http(s) URL")
-    return value
-
-
-def _normalise_origin(value: str) -> str:
-    parts = urlsplit(value.strip().lower())
-    if parts.scheme not in ("https", "http") or not parts.netloc or parts.path not in ("", "/"):
-        raise ValueError("must be an origin such as https://www.example.com")
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-ImageUrl = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_check_image_url)]
-# Every webhook URL a caller gives us (DESIGN.md "Webhook URL policy"); what the deployment allows
-# (https only, no private addresses...) is `Settings.webhook_policy`, checked on save and on call.
-WebhookUrl = Annotated[str, AfterValidator(check_webhook_url)]
-Origin = Annotated[str, StringConstraints(max_length=300), AfterValidator(_normalise_origin)]
+from shared.models.base import FontFamily, HexColor, ImageUrl, LongText, Model, Origin, ShortText, WebhookUrl
 
 
 class WidgetTheme(Model):
@@ -145,6 +96,12 @@ class Widget(Model):
         """Whether visitors may use it: active and not past its expiry."""
         return self.is_active and (self.expires_at is None or self.expires_at > now)
 
+    def allows_origin(self, origin: str, *, platform_origin: str) -> bool:
+        """Whether a page at `origin` may use it: its `allowed_origins` (empty meaning any), and
+        the platform's own pages always."""
+        allowed = self.config.allowed_origins
+        return not allowed or origin.lower() in allowed or origin.lower() == platform_origin
+
 
 class WidgetCreate(Model):
     model_config = ConfigDict(extra="forbid", defer_build=True)
@@ -201,106 +158,3 @@ class PublicWidgetConfig(Model):
             is_demo=widget.is_demo,
             demo_expires_at=widget.expires_at if widget.is_demo else None,
         )
-
-
-class Client(Model):
-    id: UUID
-    name: str
-    contact_email: str | None
-    company_name: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class ClientCreate(Model):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    contact_email: Email | None = None
-    company_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
-
-
-ChatStatus = Literal["answered", "failed"]
-Feedback = Literal["up", "down"]
-
-
-class ChatLog(Model):
-    id: UUID
-    widget_id: UUID
-    user_id: str | None
-    message: str
-    response: str
-    confidence: float | None
-    feedback: Feedback | None
-    status: ChatStatus
-    response_time_ms: int | None
-    topic: str | None
-    created_at: datetime
-
-
-class ChatLogCreate(Model):
-    id: UUID
-    widget_id: UUID
-    session_id: str
-    message: str
-    response: str
-    status: ChatStatus
-    confidence: float | None = None
-    topic: str | None = None
-    response_time_ms: int | None = None
-
-
-class AnalyticsDay(Model):
-    widget_id: UUID
-    date: date
-    num_chats: int
-    num_conversations: int
-    num_failed: int
-    avg_confidence: float | None
-    positive_feedback: int
-    negative_feedback: int
-    avg_response_time_ms: float | None
-    p95_response_time_ms: float | None
-    most_common_questions: list[dict[str, Any]]
-    top_topics: list[dict[str, Any]]
-    updated_at: datetime
-
-
-WebhookErrorType = Literal[
-    "timeout",
-    "unreachable",
-    "tls",
-    "not_registered",
-    "http_4xx",
-    "http_5xx",
-    "workflow_error",
-    "invalid_response",
-    "unsupported_response",
-    "too_large",
-    "blocked_address",
-    "overloaded",
-]
-
-
-class WebhookError(Model):
-    id: UUID
-    widget_id: UUID
-    error_type: str | None
-    error_message: str | None
-    occurred_at: datetime
-
-
-Role = Literal["admin", "client"]
-
-
-class User(Model):
-    id: UUID
-    email: str
-    role: Role
-    client_id: UUID | None
-    last_login_at: datetime | None
-    created_at: datetime
-
-
-class UserWithPassword(User):
-    password_hash: SecretStr

@@ -8,12 +8,11 @@ from datetime import UTC, datetime
 from html import escape
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from shared.api.deps import DbDep
+from shared.api.resources import ResourcesDep
 from shared.models import Widget
-from shared.services.widget_cache import WidgetCache
 
 router = APIRouter(tags=["widget"])
 PATH = "/v1/widgets/{widget_id}/demo"
@@ -71,7 +70,7 @@ NOT_FOUND_HTML = _page(
 @router.get(
     PATH, response_class=HTMLResponse, responses={404: {"description": "Unknown or expired demo (HTML)"}}
 )
-async def demo_page(widget_id: str, request: Request, db: DbDep) -> HTMLResponse:
+async def demo_page(widget_id: str, resources: ResourcesDep) -> HTMLResponse:
     """The demo widget's public page, or a friendly 404 page."""
     widget = None
     try:
@@ -79,8 +78,7 @@ async def demo_page(widget_id: str, request: Request, db: DbDep) -> HTMLResponse
     except ValueError:
         parsed = None
     if parsed is not None:
-        cache: WidgetCache = request.app.state.widget_cache
-        widget = await cache.get(db, parsed)
+        widget = await resources.widgets.get(resources.db, parsed)
     if widget is None or not widget.is_demo or not widget.is_available(datetime.now(UTC)):
         return HTMLResponse(NOT_FOUND_HTML, status_code=404, headers=HEADERS)
     return HTMLResponse(demo_html(widget), headers=HEADERS)

@@ -1,0 +1,1 @@
+"""The visitor-facing routes: widget config, sessions, demo page, chat."""
