@@ -1,4 +1,5 @@
-"""Seed a development database: an admin (password printed once), a demo client and a demo widget.
+"""Seed a development database: an admin (made by `scripts/create_user.py`, its generated password
+printed once), a demo client and a demo widget.
 
     python -m scripts.seed [--database-url URL] [--base-url http://127.0.0.1:8000]
 
@@ -9,15 +10,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import secrets
 from dataclasses import dataclass
 from uuid import UUID
 
+from scripts.create_user import add_user
 from scripts.localdb import database_url
 from shared.db import Database
+from shared.errors import ConflictError
 from shared.models import ClientCreate, WidgetConfig, WidgetCreate
 from shared.repositories import clients, users, widgets
-from shared.services.auth import hash_password
 from shared.services.widgets import create_widget
 
 ADMIN_EMAIL = "admin@example.com"
@@ -50,13 +51,10 @@ async def seed(url: str, *, base_url: str) -> SeedResult:
     try:
         admin_password = None
         if await db.run(users.get_user_by_email, email=ADMIN_EMAIL) is None:
-            admin_password = secrets.token_urlsafe(12)
-            await db.run(
-                users.create_user,
-                email=ADMIN_EMAIL,
-                password_hash=hash_password(admin_password),
-                role="admin",
-            )
+            try:
+                _, admin_password = await add_user(db, email=ADMIN_EMAIL, role="admin")
+            except ConflictError:  # another seed made it meanwhile
+                admin_password = None
         found = [c for c in await db.run(clients.list_clients, search=DEMO_CLIENT) if c.name == DEMO_CLIENT]
         client = (
             found[0]

@@ -74,6 +74,13 @@ class NotFoundError(AppError):
     code = STATUS_CODES[404]
 
 
+class ConflictError(AppError):
+    """The request clashes with what is stored (a taken email, the last admin...)."""
+
+    status_code = 409
+    code = STATUS_CODES[409]
+
+
 class PayloadTooLargeError(AppError):
     status_code = 413
     code = STATUS_CODES[413]

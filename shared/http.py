@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -81,6 +82,7 @@ def create_app(
     app = FastAPI(title=title, docs_url=None, redoc_url=None, responses=ERROR_RESPONSES)
     app.state.settings = settings
     for router in routers:
+        _document_errors(router)
         app.include_router(router)
     _install_error_handlers(app)
     # Added innermost first. CORS is outermost, so every response gets its headers, the 500 that
@@ -92,6 +94,16 @@ def create_app(
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(CorsMiddleware, widget_cors=widget_cors)
     return app
+
+
+def _document_errors(router: APIRouter) -> None:
+    """Every error a route documents answers the error envelope: say so in its OpenAPI entry (a
+    route's own entry replaces the app-wide one, model included)."""
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            for status, response in route.responses.items():
+                if str(status)[:1] in ("4", "5") and "model" not in response:
+                    response["model"] = ErrorResponse
 
 
 def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]]:

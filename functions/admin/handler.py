@@ -1,13 +1,12 @@
-"""admin: the admin API. No routes yet: a later issue adds them, and until then every path answers 404."""
+"""admin: the admin API (clients, widgets, demo widgets, conversations, webhook errors, users)."""
 
 from shared.startup import handler_init
 
 with handler_init():
-    from fastapi import APIRouter
-
+    from shared.api.admin import ROUTERS
     from shared.api.app import build_app
     from shared.http import lambda_handler
 
-    ROUTERS: list[APIRouter] = []
-    app = build_app(title="admin", routers=ROUTERS)
+    # relay: creating a widget or changing its webhook probes it through the relay's client.
+    app = build_app(title="admin", routers=ROUTERS, relay=True)
     handler = lambda_handler(app)

@@ -79,6 +79,19 @@ class StaticSite:
 
 
 @contextlib.contextmanager
+def serve_in_thread(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve `handler` on a free loopback port from a background thread; yields the base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextlib.contextmanager
 def serve_static(site: StaticSite) -> Iterator[StaticSite]:
     """Serve `site` on a free loopback port from a background thread (HTTP/1.1 keep-alive, like
     uvicorn); files may be added while it is served."""
@@ -112,14 +125,9 @@ def serve_static(site: StaticSite) -> Iterator[StaticSite]:
         def log_message(self, *_: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    site.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serve_in_thread(Handler) as base_url:
+        site.base_url = base_url
         yield site
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ class User(Model):
     client_id: UUID | None
     last_login_at: datetime | None
     created_at: datetime
+    token_version: int = 0  # in every login token; bumped to end them all
 
 
 class UserWithPassword(User):

@@ -69,6 +69,10 @@ class WidgetConfig(Model):
     allowed_origins: list[Origin] = Field(default_factory=list, max_length=50)
     fallback_message: LongText = "Sorry, I can't answer right now. Please try again in a moment."
     rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
+    # Chat logs older than this many days are deleted (by the purge job); None keeps them forever.
+    retention_days: int | None = Field(None, ge=1, le=3650)
+    # Replies below this confidence count as knowledge gaps in analytics.
+    low_confidence_threshold: float = Field(0.5, ge=0, le=1)
 
 
 HealthStatus = Literal["unknown", "healthy", "failing"]
@@ -89,6 +93,8 @@ class Widget(Model):
     health_status: HealthStatus
     health_checked_at: datetime | None
     consecutive_failures: int
+    last_error_type: str | None = None  # what the last failed probe or call was (WebhookErrorType)
+    last_latency_ms: int | None = None  # how long the last probe took
     created_at: datetime
     updated_at: datetime
 

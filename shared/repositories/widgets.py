@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Literal, NamedTuple
 from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
 from shared.db import Conn
-from shared.models import Widget, WidgetCreate
+from shared.models import HealthStatus, WebhookErrorType, Widget, WidgetConfig, WidgetCreate
+from shared.repositories.sql import escape_like
+from shared.repositories.webhook_errors import MAX_MESSAGE_LENGTH
 
 _COLUMNS = (
     "id, client_id, name, config, webhook_url, widget_secret, is_active, is_demo, expires_at, "
-    "health_status, health_checked_at, consecutive_failures, created_at, updated_at"
+    "health_status, health_checked_at, consecutive_failures, last_error_type, last_latency_ms, "
+    "created_at, updated_at"
 )
 
 
@@ -65,3 +71,200 @@ async def set_webhook_url(conn: Conn, *, widget_id: UUID, webhook_url: str) -> b
         "UPDATE widgets SET webhook_url = %(url)s WHERE id = %(id)s", {"url": webhook_url, "id": widget_id}
     )
     return cur.rowcount == 1
+
+
+async def list_widgets_page(
+    conn: Conn,
+    *,
+    client_id: UUID | None = None,
+    is_demo: bool | None = None,
+    health: HealthStatus | None = None,
+    is_active: bool | None = None,
+    search: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Widget], int]:
+    """A page of widgets by client, then name, matching every filter given (`search`: the name
+    contains it, case-insensitive), and how many match in all."""
+    params = {
+        "client_id": client_id,
+        "is_demo": is_demo,
+        "health": health,
+        "is_active": is_active,
+        "pattern": f"%{escape_like(search)}%" if search else None,
+        "limit": limit,
+        "offset": offset,
+    }
+    where = (
+        "WHERE (%(client_id)s::uuid IS NULL OR client_id = %(client_id)s) "
+        "  AND (%(is_demo)s::boolean IS NULL OR is_demo = %(is_demo)s) "
+        "  AND (%(health)s::text IS NULL OR health_status = %(health)s) "
+        "  AND (%(is_active)s::boolean IS NULL OR is_active = %(is_active)s) "
+        "  AND (%(pattern)s::text IS NULL OR name ILIKE %(pattern)s) "
+    )
+    # Two statements, not count(*) OVER (): the page then comes from the (client_id, lower(name))
+    # index without sorting every match's config.
+    cur = await conn.execute(
+        f"SELECT {_COLUMNS} FROM widgets {where}"
+        "ORDER BY client_id, lower(name), id LIMIT %(limit)s OFFSET %(offset)s",
+        params,
+    )
+    items = [Widget.model_validate(row) for row in await cur.fetchall()]
+    if offset == 0 and len(items) < limit:
+        return items, len(items)
+    cur = await conn.execute(f"SELECT count(*) AS total FROM widgets {where}", params)
+    row = await cur.fetchone()
+    assert row is not None
+    return items, int(row["total"])
+
+
+# What a change may set: the new values of these columns, computed from the locked row.
+WidgetChange = Callable[[Widget], dict[str, Any]]
+_CHANGEABLE = ("name", "webhook_url", "config", "is_active", "expires_at")
+
+
+async def update_widget(conn: Conn, *, widget_id: UUID, change: WidgetChange) -> tuple[Widget, Widget] | None:
+    """Change a widget under a row lock: `change(current)` returns the new values of some of
+    `name`, `webhook_url`, `config` (a `WidgetConfig`), `is_active`, `expires_at`; whatever it
+    raises aborts the change. A new webhook URL starts with unknown health. Returns the widget
+    before and after, or None if it does not exist."""
+    async with conn.transaction():
+        cur = await conn.execute(
+            f"SELECT {_COLUMNS} FROM widgets WHERE id = %(id)s FOR UPDATE", {"id": widget_id}
+        )
+        row = await cur.fetchone()
+        if row is None:
+            return None
+        before = Widget.model_validate(row)
+        values = {column: getattr(before, column) for column in _CHANGEABLE}
+        changes = change(before)
+        unknown = set(changes) - set(_CHANGEABLE)
+        if unknown:
+            raise ValueError(f"not a changeable widget column: {sorted(unknown)}")
+        values.update(changes)
+        config: WidgetConfig = values["config"]
+        cur = await conn.execute(
+            "UPDATE widgets SET name = %(name)s, webhook_url = %(webhook_url)s, config = %(config)s, "
+            "  is_active = %(is_active)s, expires_at = %(expires_at)s, "
+            "  health_status = CASE WHEN %(new_url)s THEN 'unknown' ELSE health_status END, "
+            "  health_checked_at = CASE WHEN %(new_url)s THEN NULL ELSE health_checked_at END, "
+            "  consecutive_failures = CASE WHEN %(new_url)s THEN 0 ELSE consecutive_failures END, "
+            "  last_error_type = CASE WHEN %(new_url)s THEN NULL ELSE last_error_type END, "
+            "  last_latency_ms = CASE WHEN %(new_url)s THEN NULL ELSE last_latency_ms END "
+            f"WHERE id = %(id)s RETURNING {_COLUMNS}",
+            {
+                **values,
+                "config": Jsonb(config.model_dump(mode="json")),
+                "new_url": values["webhook_url"] != before.webhook_url,
+                "id": widget_id,
+            },
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        return before, Widget.model_validate(row)
+
+
+async def set_widget_secret(conn: Conn, *, widget_id: UUID, widget_secret: str) -> Widget | None:
+    """Replace a widget's secret (the old one stops working at once). None if it does not exist."""
+    cur = await conn.execute(
+        f"UPDATE widgets SET widget_secret = %(secret)s WHERE id = %(id)s RETURNING {_COLUMNS}",
+        {"secret": widget_secret, "id": widget_id},
+    )
+    row = await cur.fetchone()
+    return Widget.model_validate(row) if row else None
+
+
+async def record_probe(
+    conn: Conn,
+    *,
+    widget_id: UUID,
+    webhook_url: str,
+    checked_at: datetime,
+    latency_ms: int,
+    error_type: WebhookErrorType | None,
+    error_message: str | None,
+) -> Widget | None:
+    """Store a health probe of `webhook_url` on the widget (healthy when `error_type` is None, else
+    failing with one more failure in a row) and, when it failed, one `webhook_errors` row; one
+    statement, so both or neither. None, and nothing stored, if the widget is gone or its webhook
+    URL changed since the probe began."""
+    cur = await conn.execute(
+        "WITH probed AS ("
+        "  UPDATE widgets SET health_checked_at = %(checked_at)s, last_latency_ms = %(latency_ms)s, "
+        "    last_error_type = %(error_type)s, "
+        "    health_status = CASE WHEN %(error_type)s::text IS NULL THEN 'healthy' ELSE 'failing' END, "
+        "    consecutive_failures = CASE WHEN %(error_type)s::text IS NULL THEN 0 "
+        "                                ELSE consecutive_failures + 1 END "
+        "  WHERE id = %(id)s AND webhook_url = %(webhook_url)s "
+        f"  RETURNING {_COLUMNS}"
+        "), logged AS ("
+        "  INSERT INTO webhook_errors (widget_id, error_type, error_message, occurred_at) "
+        "  SELECT id, %(error_type)s, %(error_message)s, %(checked_at)s FROM probed "
+        "  WHERE %(error_type)s::text IS NOT NULL"
+        f") SELECT {_COLUMNS} FROM probed",
+        {
+            "id": widget_id,
+            "webhook_url": webhook_url,
+            "checked_at": checked_at,
+            "latency_ms": latency_ms,
+            "error_type": error_type,
+            "error_message": (error_message or "")[:MAX_MESSAGE_LENGTH],
+        },
+    )
+    row = await cur.fetchone()
+    return Widget.model_validate(row) if row else None
+
+
+class DeletedWidgets(NamedTuple):
+    """The widgets a delete removed, and how many rows of each table went with them."""
+
+    ids: list[UUID]
+    chat_logs: int
+    analytics: int
+    webhook_errors: int
+
+
+async def delete_widgets(conn: Conn, *, ids: list[UUID]) -> DeletedWidgets:
+    """Delete these widgets (ids that do not exist are skipped) with their chat logs, analytics and
+    webhook errors, in one transaction, counting what goes."""
+    async with conn.transaction():
+        cur = await conn.execute(
+            "SELECT id FROM widgets WHERE id = ANY(%(ids)s::uuid[]) ORDER BY id FOR UPDATE", {"ids": ids}
+        )
+        return await _delete_locked(conn, [row["id"] for row in await cur.fetchall()])
+
+
+async def delete_demo_widgets(conn: Conn, *, expired_only: bool, now: datetime) -> DeletedWidgets:
+    """Delete the demo widgets that expired by `now` (or every demo widget) with everything below
+    them, in one transaction, counting what goes."""
+    async with conn.transaction():
+        cur = await conn.execute(
+            "SELECT id FROM widgets WHERE is_demo "
+            "  AND (NOT %(expired_only)s OR expires_at <= %(now)s) ORDER BY id FOR UPDATE",
+            {"expired_only": expired_only, "now": now},
+        )
+        return await _delete_locked(conn, [row["id"] for row in await cur.fetchall()])
+
+
+async def _delete_locked(conn: Conn, ids: list[UUID]) -> DeletedWidgets:
+    # The widgets are locked (FOR UPDATE), so no chat log or error can be added to them meanwhile
+    # (an insert's foreign key check waits for the lock): the counts are exactly what goes.
+    if not ids:
+        return DeletedWidgets([], 0, 0, 0)
+    cur = await conn.execute(
+        "SELECT (SELECT count(*) FROM chat_logs WHERE widget_id = ANY(%(ids)s::uuid[])) AS chat_logs, "
+        "       (SELECT count(*) FROM analytics WHERE widget_id = ANY(%(ids)s::uuid[])) AS analytics, "
+        "       (SELECT count(*) FROM webhook_errors WHERE widget_id = ANY(%(ids)s::uuid[])) AS webhook_errors",
+        {"ids": ids},
+    )
+    counts = await cur.fetchone()
+    assert counts is not None
+    await conn.execute("DELETE FROM widgets WHERE id = ANY(%(ids)s::uuid[])", {"ids": ids})
+    return DeletedWidgets(
+        ids, int(counts["chat_logs"]), int(counts["analytics"]), int(counts["webhook_errors"])
+    )
+
+
+# Webhook health checks and alerts (the webhook_check job and the relay; DESIGN.md "Alerts").
+
+AlertKind = Literal["failing", "recovered"]

@@ -58,7 +58,7 @@ async def enforce(
         allowed[f"{kind}:session:{widget.id}:{session_id}"] = limits.per_session_per_minute
     counts = await db.run(rate_limits.hit, keys=list(allowed), window_seconds=WINDOW_SECONDS)
     if next(_hits) % SWEEP_EVERY == 0:
-        await db.run(rate_limits.delete_expired, older_than_seconds=WINDOW_SECONDS, limit=SWEEP_BATCH)
+        await db.run(rate_limits.delete_expired, limit=SWEEP_BATCH)
     over = [remaining for key, (count, remaining) in counts.items() if count > allowed[key]]
     if over:
         raise RateLimitedError(_MESSAGES[kind], retry_after=max(1, math.ceil(max(over))))

@@ -21,6 +21,7 @@ from shared.models import WebhookErrorType, Widget
 from shared.webhook_client import (
     DEFAULT_MAX_CONNECTIONS_PER_ORIGIN,
     BodyTooLargeError,
+    Response,
     WebhookBlockedError,
     WebhookBusyError,
     WebhookClient,
@@ -70,13 +71,15 @@ class PageContext:
 
 
 class RelayError(Exception):
-    """The webhook did not give a usable reply; `detail` is for admins, never for visitors."""
+    """The webhook did not give a usable reply; `detail` is for admins, never for visitors.
+    `status` is the HTTP status when the webhook answered with one that is an error."""
 
-    def __init__(self, error_type: WebhookErrorType, detail: str) -> None:
+    def __init__(self, error_type: WebhookErrorType, detail: str, *, status: int | None = None) -> None:
         detail = valid_text(detail)  # it is stored, and may quote the reply's bytes
         super().__init__(f"{error_type}: {detail}")
         self.error_type: WebhookErrorType = error_type
         self.detail = detail
+        self.status = status
 
 
 class WebhookCaller:
@@ -107,6 +110,15 @@ class WebhookCaller:
             self._client, url, body=body, headers=headers, timeout_seconds=timeout_seconds, pool_key=pool_key
         )
 
+    async def send(
+        self, url: str, *, body: bytes, headers: dict[str, str], timeout_seconds: float, pool_key: str
+    ) -> Response:
+        """POST and return the response whatever its status (the health probe reads the status
+        itself); a call that gets no complete response raises `RelayError`."""
+        return await send_webhook(
+            self._client, url, body=body, headers=headers, timeout_seconds=timeout_seconds, pool_key=pool_key
+        )
+
     async def aclose(self) -> None:
         await self._client.aclose()
 
@@ -134,13 +146,22 @@ def build_request(
         },
     }
     raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return raw, signed_headers(widget, raw, session_id=session_id, request_id=message_id, now=now)
+
+
+def signed_headers(
+    widget: Widget, raw: bytes, *, session_id: str, request_id: UUID, now: datetime
+) -> dict[str, str]:
+    """The headers that authenticate a raw body to the widget's webhook: a JWT n8n's JWT Auth
+    verifies (`jti` = `request_id`) and an HMAC signature of the body. Every call to a webhook (a
+    message, a health probe) is signed here."""
     key = widget.widget_secret.get_secret_value().encode()
     issued = int(now.timestamp())
     token = tokens.sign(
         {
             "sub": str(widget.id),
             "sid": session_id,
-            "jti": str(message_id),
+            "jti": str(request_id),
             "iat": issued,
             "exp": issued + int(JWT_LIFETIME.total_seconds()),
         },
@@ -148,13 +169,12 @@ def build_request(
     )
     stamp = str(issued)
     signature = hmac.new(key, stamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
-    headers = {
+    return {
         "Content-Type": "application/json",
         "Accept": "application/json, text/plain;q=0.9, */*;q=0.1",
         "Authorization": f"Bearer {token}",
         "X-Widget-Signature": f"t={stamp},v1={signature}",
     }
-    return raw, headers
 
 
 async def call_webhook(
@@ -168,8 +188,32 @@ async def call_webhook(
 ) -> Reply:
     """POST to the webhook and parse its reply; any failure, of whatever type, raises `RelayError`.
     The timeout counts from when the call holds a connection slot (the client bounds the wait)."""
+    response = await send_webhook(
+        client, url, body=body, headers=headers, timeout_seconds=timeout_seconds, pool_key=pool_key
+    )
     try:
-        response = await client.post(
+        return parse_response(response.status, response.headers.get("content-type", ""), response.body)
+    except RelayError:
+        raise
+    except Exception as exc:
+        raise RelayError(
+            "invalid_response", f"unreadable reply: {type(exc).__name__}: {exc}"[:_SNIPPET]
+        ) from None
+
+
+async def send_webhook(
+    client: WebhookClient,
+    url: str,
+    *,
+    body: bytes,
+    headers: dict[str, str],
+    timeout_seconds: float,
+    pool_key: str,
+) -> Response:
+    """POST to the webhook and return its complete response, whatever the status; a call that gets
+    none, for whatever reason, raises `RelayError` of its kind."""
+    try:
+        return await client.post(
             url, body=body, headers=headers, timeout_seconds=timeout_seconds, pool_key=pool_key
         )
     except TimeoutError:  # WebhookTimeoutError
@@ -189,29 +233,23 @@ async def call_webhook(
     except Exception as exc:  # the client maps every failure; this is the second line of defence
         detail = f"{type(exc).__name__}: {exc}".replace(url, redact_url(url))[:_SNIPPET]
         raise RelayError("invalid_response", f"unexpected error: {detail}") from None
-    try:
-        return parse_response(response.status, response.headers.get("content-type", ""), response.body)
-    except RelayError:
-        raise
-    except Exception as exc:
-        raise RelayError(
-            "invalid_response", f"unreadable reply: {type(exc).__name__}: {exc}"[:_SNIPPET]
-        ) from None
 
 
 def parse_response(status: int, content_type: str, raw: bytes) -> Reply:
     """Classify the HTTP status, then read the reply in the forms n8n produces."""
     snippet = raw[:_SNIPPET].decode("utf-8", errors="replace")
     if status == 404:
-        raise RelayError("not_registered", f"HTTP 404 (is the workflow active?): {snippet}")
+        raise RelayError("not_registered", f"HTTP 404 (is the workflow active?): {snippet}", status=status)
     if status == 500 and "error in workflow" in snippet.lower():
-        raise RelayError("workflow_error", f"HTTP 500: {snippet}")
+        raise RelayError("workflow_error", f"HTTP 500: {snippet}", status=status)
     if status >= 500:
-        raise RelayError("http_5xx", f"HTTP {status}: {snippet}")
+        raise RelayError("http_5xx", f"HTTP {status}: {snippet}", status=status)
     if status >= 400:
-        raise RelayError("http_4xx", f"HTTP {status}: {snippet}")
+        raise RelayError("http_4xx", f"HTTP {status}: {snippet}", status=status)
     if status >= 300 or status < 200:
-        raise RelayError("invalid_response", f"HTTP {status} (redirects are not followed): {snippet}")
+        raise RelayError(
+            "invalid_response", f"HTTP {status} (redirects are not followed): {snippet}", status=status
+        )
     return parse_reply(content_type, raw)
 
 

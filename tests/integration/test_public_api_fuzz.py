@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import socket
 import threading
-import time
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -25,7 +23,6 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 from schemathesis import Case, Response
@@ -33,9 +30,9 @@ from schemathesis import Case, Response
 from shared.api.app import build_app
 from shared.api.public import chat, sessions, widget_config
 from shared.db import Database
-from shared.services.relay import WebhookCaller
 from tests.conftest import make_settings
 from tests.factories import make_widget
+from tests.live import LiveServer
 
 PUBLIC_ROUTERS = (widget_config.router, sessions.router, chat.router)
 ALLOWED_ORIGIN = "https://shop.example"
@@ -104,44 +101,6 @@ def n8n_webhook() -> Iterator[str]:
     thread.join(timeout=10)
 
 
-class _UvicornThread:
-    """The app under uvicorn on a free local port, in a thread with its own event loop (which also
-    closes the app's database connections and HTTP client when the server stops)."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.port: int = self.socket.getsockname()[1]
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False)
-        )
-        self.thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
-
-    async def _serve(self) -> None:
-        try:
-            await self.server.serve(sockets=[self.socket])
-        finally:
-            db: Database = self.app.state.resources.db
-            await db.close()
-            webhooks: WebhookCaller | None = self.app.state.resources.webhooks
-            if webhooks is not None:
-                await webhooks.aclose()
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert self.thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        return f"http://127.0.0.1:{self.port}"
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
-        self.socket.close()
-
-
 async def _make_widgets(database_url: str, webhook_url: str) -> tuple[str, str, str]:
     """The fuzzed widget (one allowed origin), another live widget, and an inactive one."""
     db = Database(database_url)
@@ -159,7 +118,7 @@ async def _make_widgets(database_url: str, webhook_url: str) -> tuple[str, str, 
 def live_api(db_url: str, n8n_webhook: str) -> Iterator[LiveApi]:
     """The public app serving an empty database with three widgets, a session and one exchange."""
     widget_id, other_id, inactive_id = asyncio.run(_make_widgets(db_url, n8n_webhook))
-    with _UvicornThread(public_app(db_url)) as base_url, httpx.Client(base_url=base_url, timeout=10) as http:
+    with LiveServer(public_app(db_url)) as base_url, httpx.Client(base_url=base_url, timeout=10) as http:
         started = http.post(f"/v1/widgets/{widget_id}/sessions")
         other = http.post(f"/v1/widgets/{other_id}/sessions")
         assert started.status_code == other.status_code == 201, (started.text, other.text)

@@ -209,9 +209,9 @@ async def test_delete_expired_removes_only_ended_windows_in_batches(db_url: str,
     insert_counters(db_url, dead, age_seconds=300)
     insert_counters(db_url, live, age_seconds=10)
     # When the purge deletes expired counters three at a time
-    first = await db.run(rate_limit_rows.delete_expired, older_than_seconds=60, limit=3)
-    second = await db.run(rate_limit_rows.delete_expired, older_than_seconds=60, limit=3)
-    third = await db.run(rate_limit_rows.delete_expired, older_than_seconds=60, limit=3)
+    first = await db.run(rate_limit_rows.delete_expired, limit=3)
+    second = await db.run(rate_limit_rows.delete_expired, limit=3)
+    third = await db.run(rate_limit_rows.delete_expired, limit=3)
     # Then every dead counter is gone and the live ones are kept
     assert (first, second, third) == (3, 2, 0)
     assert counter_keys(db_url) == set(live)

@@ -1,0 +1,187 @@
+"""Admin API benchmark: listing and creating widgets with 1,000 clients and 10,000 widgets.
+
+Measures, in one process and one run, the median time of
+- a page of 50 widgets (unfiltered), a page filtered by client, and a search by name, through the
+  admin API (in-process ASGI calls, the app's own database connection), and
+- creating a widget, which probes its webhook (a local server answering like n8n's Chat Trigger),
+against the floor: one primary-key SELECT of a widget over the same connection.
+Target: every list page within 5 ms of that floor at the median. Creating has no target (it waits
+for the probe's round trip); it is reported against the same floor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+import httpx
+
+from scripts.bench.harness import bench_database, bench_parser, positive_int, serve_in_thread, verdict
+from shared.api import admin, auth
+from shared.api.app import build_app
+from shared.models import User
+from shared.repositories import users, widgets
+from shared.services.auth import hash_password, issue_token
+from shared.settings import Settings
+
+TARGET_MS_OVER_FLOOR = 5.0
+
+
+class _ChatTrigger(BaseHTTPRequestHandler):
+    """Answers the health probe as n8n's Chat Trigger does: `{"data": []}`."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b'{"data": []}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+def _fill(url: str, *, clients: int, widgets_per_client: int, webhook: str) -> None:
+    """Clients and widgets in two set-based INSERTs."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO clients (name, contact_email, company_name) "
+            "SELECT 'Client ' || lpad(i::text, 5, '0'), 'owner' || i || '@client.test', 'Company ' || i "
+            "FROM generate_series(1, %s) AS i",
+            (clients,),
+        )
+        conn.execute(
+            "INSERT INTO widgets (client_id, name, config, webhook_url, widget_secret) "
+            "SELECT c.id, 'Widget ' || w, '{}'::jsonb, %s, md5(random()::text) "
+            "FROM clients c, generate_series(1, %s) AS w",
+            (webhook, widgets_per_client),
+        )
+        conn.execute("ANALYZE clients; ANALYZE widgets")
+
+
+async def _timed(samples: int, call: Callable[[], Awaitable[Any]]) -> list[float]:
+    for _ in range(min(5, samples)):  # warm-up: plans cached, connection open
+        await call()
+    times = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        await call()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+async def _measure(url: str, webhook: str, samples: int) -> dict[str, list[float]]:
+    settings = Settings.model_validate(
+        {"environment": "development", "database_url": url, "signing_key": "bench-" + "k" * 40}
+    )
+    app = build_app(title="admin bench", routers=[auth.router, *admin.ROUTERS], settings=settings, relay=True)
+    db = app.state.resources.db
+    created = await db.run(
+        users.create_user,
+        email="bench@agency.test",
+        password_hash=hash_password("bench password 1"),
+        role="admin",
+    )
+    token, _ = issue_token(settings.signing_key_bytes, User.model_validate(created), now=datetime.now(UTC))
+    headers = {"Authorization": f"Bearer {token}"}
+    rows = await db.run(widgets.list_widgets)
+    some_widget, some_client = rows[len(rows) // 2].id, rows[len(rows) // 2].client_id
+    transport = httpx.ASGITransport(app=app)
+    results: dict[str, list[float]] = {}
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench.test", headers=headers) as http:
+
+        async def ok(response: httpx.Response) -> None:
+            assert response.status_code < 300, response.text
+
+        results["floor: primary-key SELECT"] = await _timed(
+            samples, lambda: db.run(widgets.get_widget, widget_id=some_widget)
+        )
+        results["list: page of 50"] = await _timed(
+            samples, lambda: _get(http, "/v1/admin/widgets", {"limit": 50, "offset": 5000})
+        )
+        results["list: by client"] = await _timed(
+            samples, lambda: _get(http, "/v1/admin/widgets", {"client_id": str(some_client), "limit": 50})
+        )
+        results["list: search"] = await _timed(
+            samples, lambda: _get(http, "/v1/admin/widgets", {"search": "idget 7", "limit": 50})
+        )
+
+        async def create() -> None:
+            body = {
+                "client_id": str(some_client),
+                "name": f"Bench {uuid.uuid4().hex}",
+                "webhook_url": webhook,
+            }
+            response = await http.post("/v1/admin/widgets", json=body)
+            await ok(response)
+            assert response.json()["webhook_test"]["ok"], response.text
+
+        results["create (probes the webhook)"] = await _timed(max(5, samples // 4), create)
+    await app.state.resources.aclose()
+    return results
+
+
+async def _get(http: httpx.AsyncClient, path: str, params: dict[str, Any]) -> None:
+    response = await http.get(path, params=params)
+    assert response.status_code == 200, response.text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = bench_parser(__doc__)
+    parser.add_argument("--clients", type=positive_int, default=1000)
+    parser.add_argument("--widgets-per-client", type=positive_int, default=10)
+    parser.add_argument("--samples", type=positive_int, default=200, help="timed calls per measurement")
+    args = parser.parse_args(argv)
+    with serve_in_thread(_ChatTrigger) as base, bench_database("cwp_bench_admin") as database:
+        webhook = f"{base}/webhook/chat"
+        _fill(database.url, clients=args.clients, widgets_per_client=args.widgets_per_client, webhook=webhook)
+        results = asyncio.run(_measure(database.url, webhook, args.samples))
+    floor = statistics.median(results["floor: primary-key SELECT"])
+    report, failed = [], []
+    for name, times in results.items():
+        median = statistics.median(times)
+        over = median - floor
+        line = {"measurement": name, "median_ms": round(median, 3), "ratio": round(median / floor, 1)}
+        if name.startswith("list"):
+            line["over_floor_ms"] = round(over, 3)
+            line["target"] = f"<= floor + {TARGET_MS_OVER_FLOOR:g} ms"
+            line["result"] = "PASS" if over <= TARGET_MS_OVER_FLOOR else "FAIL"
+            if over > TARGET_MS_OVER_FLOOR:
+                failed.append(name)
+        report.append(line)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "clients": args.clients,
+                    "widgets": args.clients * args.widgets_per_client,
+                    "results": report,
+                }
+            )
+        )
+    else:
+        print(
+            f"{args.clients:,} clients, {args.clients * args.widgets_per_client:,} widgets; medians of {args.samples} calls"
+        )
+        for line in report:
+            extra = f"  +{line['over_floor_ms']:.2f} ms  {line['result']}" if "result" in line else ""
+            print(f"{line['measurement']:<30} {line['median_ms']:8.2f} ms  {line['ratio']:6.1f}x{extra}")
+        print(verdict(failed))
+    return 1 if args.check and failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
