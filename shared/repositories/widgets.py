@@ -11,7 +11,6 @@ from psycopg.types.json import Jsonb
 
 from shared.db import Conn
 from shared.models import HealthStatus, WebhookErrorType, Widget, WidgetConfig, WidgetCreate
-from shared.repositories.sql import escape_like
 from shared.repositories.webhook_errors import MAX_MESSAGE_LENGTH
 
 _COLUMNS = (
@@ -73,6 +72,13 @@ async def set_webhook_url(conn: Conn, *, widget_id: UUID, webhook_url: str) -> b
     return cur.rowcount == 1
 
 
+_SUMMARY_COLUMNS = (
+    "id, client_id, name, webhook_url, right(widget_secret, 4) AS secret_tail, is_active, is_demo, "
+    "expires_at, health_status, health_checked_at, consecutive_failures, last_error_type, last_latency_ms, "
+    "created_at, updated_at"
+)
+
+
 async def list_widgets_page(
     conn: Conn,
     *,
@@ -83,15 +89,16 @@ async def list_widgets_page(
     search: str | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[list[Widget], int]:
+) -> tuple[list[dict[str, Any]], int]:
     """A page of widgets by client, then name, matching every filter given (`search`: the name
-    contains it, case-insensitive), and how many match in all."""
+    contains it, case-insensitive), and how many match in all. Rows hold the list's columns: no
+    config (parsing 50 configs was most of a page's cost) and only the secret's last 4 characters."""
     params = {
         "client_id": client_id,
         "is_demo": is_demo,
         "health": health,
         "is_active": is_active,
-        "pattern": f"%{escape_like(search)}%" if search else None,
+        "search": search.lower() if search else None,
         "limit": limit,
         "offset": offset,
     }
@@ -100,16 +107,17 @@ async def list_widgets_page(
         "  AND (%(is_demo)s::boolean IS NULL OR is_demo = %(is_demo)s) "
         "  AND (%(health)s::text IS NULL OR health_status = %(health)s) "
         "  AND (%(is_active)s::boolean IS NULL OR is_active = %(is_active)s) "
-        "  AND (%(pattern)s::text IS NULL OR name ILIKE %(pattern)s) "
+        # strpos on the stored lower-case name: a quarter of ILIKE's cost per row, no pattern to escape.
+        "  AND (%(search)s::text IS NULL OR strpos(name_key, %(search)s) > 0) "
     )
-    # Two statements, not count(*) OVER (): the page then comes from the (client_id, lower(name))
+    # Two statements, not count(*) OVER (): the page then comes from the (client_id, name_key, id)
     # index without sorting every match's config.
     cur = await conn.execute(
-        f"SELECT {_COLUMNS} FROM widgets {where}"
-        "ORDER BY client_id, lower(name), id LIMIT %(limit)s OFFSET %(offset)s",
+        f"SELECT {_SUMMARY_COLUMNS} FROM widgets {where}"
+        "ORDER BY client_id, name_key, id LIMIT %(limit)s OFFSET %(offset)s",
         params,
     )
-    items = [Widget.model_validate(row) for row in await cur.fetchall()]
+    items = await cur.fetchall()
     if offset == 0 and len(items) < limit:
         return items, len(items)
     cur = await conn.execute(f"SELECT count(*) AS total FROM widgets {where}", params)

@@ -70,8 +70,9 @@ async def list_widgets(
     search: str | None,
     limit: int,
     offset: int,
-) -> tuple[list[Widget], int]:
-    """A page of widgets by client, then name, matching the filters, and how many match in all."""
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of widgets by client, then name, matching the filters, and how many match in all
+    (rows of the list's columns: `repositories.widgets.list_widgets_page`)."""
     return await db.run(
         widgets.list_widgets_page,
         client_id=client_id,

@@ -13,6 +13,7 @@ from shared.http import ErrorResponse
 from shared.models import HealthStatus, Widget
 from shared.models.admin import DeletedCounts, Page
 from shared.models.admin.widgets import (
+    WidgetSummary,
     DemoPurge,
     DemoWidgetCreateRequest,
     WidgetBulkDelete,
@@ -67,7 +68,7 @@ def _out(widget: Widget, resources: Resources) -> WidgetOut:
     return WidgetOut.of(widget, public_base_url=_base(resources))
 
 
-@router.get("/widgets", response_model=Page[WidgetOut], summary="List widgets")
+@router.get("/widgets", response_model=Page[WidgetSummary], summary="List widgets")
 async def list_widgets(
     admin: AdminDep,
     resources: ResourcesDep,
@@ -86,9 +87,9 @@ async def list_widgets(
     ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> Page[WidgetOut]:
+) -> Page[WidgetSummary]:
     """Widgets by client, then name, matching every filter given; `search` is case-insensitive.
-    `total` counts every match. Secrets are masked."""
+    `total` counts every match. Secrets are masked; GET one widget for its config."""
     items, total = await widgets.list_widgets(
         resources.db,
         client_id=client_id,
@@ -99,7 +100,13 @@ async def list_widgets(
         limit=limit,
         offset=offset,
     )
-    return Page[WidgetOut](items=[_out(w, resources) for w in items], total=total, limit=limit, offset=offset)
+    base = _base(resources)
+    return Page[WidgetSummary](
+        items=[WidgetSummary.of_row(row, public_base_url=base) for row in items],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @router.post(

@@ -150,13 +150,13 @@ class WebhookTestResult(Model):
     latency_ms: int
 
 
-class WidgetOut(Model):
-    """A widget as an admin sees it. The secret is masked: it is shown only by create and rotate."""
+class WidgetSummary(Model):
+    """A widget in a list: everything but its config (GET one widget for that). The secret is
+    masked: it is shown only by create and rotate."""
 
     id: UUID
     client_id: UUID
     name: str
-    config: WidgetConfig
     webhook_url: str
     widget_secret_masked: str = Field(description="The last 4 characters of the secret")
     is_active: bool
@@ -172,16 +172,36 @@ class WidgetOut(Model):
     updated_at: datetime
 
     @classmethod
+    def of_row(cls, row: dict[str, Any], *, public_base_url: str) -> Self:
+        """The list view of a `repositories.widgets.list_widgets_page` row."""
+        values = dict(row)
+        tail = values.pop("secret_tail")
+        return cls(
+            **values,
+            widget_secret_masked=SECRET_MASK + tail,
+            demo_url=_demo_url(public_base_url, row["id"]) if row["is_demo"] else None,
+        )
+
+
+class WidgetOut(WidgetSummary):
+    """A widget as an admin sees it. The secret is masked: it is shown only by create and rotate."""
+
+    config: WidgetConfig
+
+    @classmethod
     def of(cls, widget: Widget, *, public_base_url: str, **extra: Any) -> Self:
         """The admin view of `widget` (`extra`: the fields a subclass adds)."""
-        base = public_base_url.rstrip("/")
         return cls(
             **widget.model_dump(exclude={"widget_secret", "config"}),
             config=widget.config,
             widget_secret_masked=mask_secret(widget.widget_secret.get_secret_value()),
-            demo_url=f"{base}/v1/widgets/{widget.id}/demo" if widget.is_demo else None,
+            demo_url=_demo_url(public_base_url, widget.id) if widget.is_demo else None,
             **extra,
         )
+
+
+def _demo_url(public_base_url: str, widget_id: UUID) -> str:
+    return f"{public_base_url.rstrip('/')}/v1/widgets/{widget_id}/demo"
 
 
 class WidgetSaved(WidgetOut):
