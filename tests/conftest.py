@@ -24,7 +24,16 @@ from shared.settings import Settings
 from tests.n8n import FakeN8n
 
 TEST_SERVER_DIR = DATA_DIR / "test-postgres"
-DATA_TABLES = ("clients", "widgets", "chat_logs", "analytics", "webhook_errors", "users", "rate_limits")
+DATA_TABLES = (
+    "clients",
+    "widgets",
+    "chat_logs",
+    "analytics",
+    "analytics_rollup_days",
+    "webhook_errors",
+    "users",
+    "rate_limits",
+)
 
 
 @pytest.fixture(scope="session")

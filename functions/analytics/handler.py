@@ -1,13 +1,12 @@
-"""analytics: the analytics read API. No routes yet: a later issue adds them, and until then every path answers 404."""
+"""analytics: the read-only analytics API (`/v1/analytics`) for admins and client viewers."""
 
 from shared.startup import handler_init
 
 with handler_init():
-    from fastapi import APIRouter
-
+    from shared.api import analytics
     from shared.api.app import build_app
     from shared.http import lambda_handler
 
-    ROUTERS: list[APIRouter] = []
+    ROUTERS = [analytics.router]
     app = build_app(title="analytics", routers=ROUTERS)
     handler = lambda_handler(app)

@@ -1,19 +1,11 @@
-"""analytics_rollup (scheduled): upsert daily analytics for today and yesterday.
-
-Not implemented yet: it arrives with the analytics issue. Until then an invocation fails loudly (and
-counts as a failed run) rather than pretending to have done the work.
-"""
-
-from typing import Any
+"""analytics_rollup (scheduled, every 15 minutes): upsert daily analytics for today and yesterday
+(UTC); `{"since": "YYYY-MM-DD"}` backfills from that day on (`scripts/invoke.py --since`)."""
 
 from shared.startup import handler_init
 
 with handler_init():
-    from shared.jobs import JobContext, job_handler
+    from shared.jobs import job_handler
+    from shared.services.rollup import run_rollup
 
-
-async def run(job: JobContext) -> dict[str, Any]:
-    raise NotImplementedError("analytics_rollup is not implemented yet: it arrives with the analytics issue")
-
-
+run = run_rollup
 handler = job_handler(run, name="analytics_rollup")
