@@ -62,6 +62,17 @@ class Settings(BaseModel):
     db_operation_timeout_seconds: float = Field(3.0, gt=0, le=30)
     public_base_url: str = "http://127.0.0.1:8000"
     client_ip_header: str = ""
+    # Webhook health alerts (DESIGN.md "Alerts"): each channel is used when configured.
+    alert_email_from: str | None = None
+    alert_email_to: str | None = None  # comma-separated recipients
+    alert_sns_topic_arn: str | None = None
+    alert_slack_webhook_url: SecretStr | None = None
+    alert_after_failures: int = Field(2, ge=1, le=100)  # failed hourly checks in a row
+    alert_relay_failures: int = Field(3, ge=1, le=1000)  # failed visitor messages in a row
+    alert_timeout_seconds: float = Field(5.0, gt=0, le=30)  # per channel
+    webhook_check_concurrency: int = Field(200, ge=1, le=1000)
+    webhook_probe_timeout_seconds: float = Field(10.0, gt=0, le=28)
+    webhook_error_retention_days: int = Field(90, ge=1, le=3650)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] = os.environ) -> "Settings":

@@ -1,21 +1,10 @@
-"""demo_purge (scheduled): delete expired demo widgets and enforce chat-log retention.
-
-Not implemented yet: it arrives with the health-check and purge issue. Until then an invocation
-fails loudly (and counts as a failed run) rather than pretending to have done the work.
-"""
-
-from typing import Any
+"""demo_purge (scheduled, hourly): delete expired demo widgets, chat logs past their widget's
+retention, old webhook errors and ended rate-limit windows (shared/services/purge.py)."""
 
 from shared.startup import handler_init
 
 with handler_init():
-    from shared.jobs import JobContext, job_handler
+    from shared.jobs import job_handler
+    from shared.services.purge import run_purge
 
-
-async def run(job: JobContext) -> dict[str, Any]:
-    raise NotImplementedError(
-        "demo_purge is not implemented yet: it arrives with the health-check and purge issue"
-    )
-
-
-handler = job_handler(run, name="demo_purge")
+handler = job_handler(run_purge, name="demo_purge")

@@ -1,21 +1,10 @@
-"""webhook_check (scheduled): probe every active widget's webhook, record health, alert on change.
-
-Not implemented yet: it arrives with the health-check and purge issue. Until then an invocation
-fails loudly (and counts as a failed run) rather than pretending to have done the work.
-"""
-
-from typing import Any
+"""webhook_check (scheduled, hourly): probe every active widget's webhook, record its health, and
+alert once per transition (shared/services/health_check.py)."""
 
 from shared.startup import handler_init
 
 with handler_init():
-    from shared.jobs import JobContext, job_handler
+    from shared.jobs import job_handler
+    from shared.services.health_check import run_webhook_check
 
-
-async def run(job: JobContext) -> dict[str, Any]:
-    raise NotImplementedError(
-        "webhook_check is not implemented yet: it arrives with the health-check and purge issue"
-    )
-
-
-handler = job_handler(run, name="webhook_check")
+handler = job_handler(run_webhook_check, name="webhook_check")

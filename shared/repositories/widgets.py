@@ -276,3 +276,173 @@ async def _delete_locked(conn: Conn, ids: list[UUID]) -> DeletedWidgets:
 # Webhook health checks and alerts (the webhook_check job and the relay; DESIGN.md "Alerts").
 
 AlertKind = Literal["failing", "recovered"]
+
+
+class AlertClaim(NamedTuple):
+    """A health transition this caller claimed, and so must announce: what the alert says."""
+
+    kind: AlertKind
+    widget_id: UUID
+    widget_name: str
+    client_name: str
+    error_type: str | None  # the last failure's kind
+    error_detail: str | None  # the last failure's message
+    since: datetime  # failing since then (for a recovery: was failing since then)
+    at: datetime  # when the transition was seen
+
+
+async def claim_for_health_check(conn: Conn, *, now: datetime, lease_seconds: float) -> list[Widget]:
+    """Claim every active, unexpired widget no other health check holds, for `lease_seconds`, and
+    return them: two checks at once split the widgets instead of probing each twice. A check
+    releases a widget when it settles its result (`settle_health`); a crashed one's lease expires."""
+    cur = await conn.execute(
+        "UPDATE widgets SET health_claimed_until = %(now)s + make_interval(secs => %(lease)s) "
+        "WHERE id IN (SELECT id FROM widgets "
+        "             WHERE is_active IS TRUE AND (expires_at IS NULL OR expires_at > %(now)s) "
+        "               AND (health_claimed_until IS NULL OR health_claimed_until <= %(now)s) "
+        "             FOR UPDATE SKIP LOCKED) "
+        f"RETURNING {_COLUMNS}",
+        {"now": now, "lease": lease_seconds},
+    )
+    return [Widget.model_validate(row) for row in await cur.fetchall()]
+
+
+async def settle_health(
+    conn: Conn,
+    *,
+    widget_id: UUID,
+    at: datetime,
+    after_failures: int,
+    after_relay_failures: int,
+    release_claim: bool,
+) -> AlertClaim | None:
+    """Bring a widget's alert state in line with its recorded health, under a row lock, and return
+    the transition to announce if this call claimed one (else None).
+
+    Failing: `failing_since` is set at the first failure; the widget is claimed as alerted-failing
+    once it has `after_failures` failed checks or `after_relay_failures` failed messages in a row.
+    Healthy: the failure streaks end, and a widget alerted as failing is claimed as recovered.
+    Only the call that flips `alerted_state` gets the claim, however many run at once."""
+    async with conn.transaction():
+        cur = await conn.execute(
+            "SELECT w.name, c.name AS client_name, w.health_status, w.consecutive_failures, "
+            "       w.relay_failures, w.failing_since, w.alerted_state, w.last_error_type, "
+            "       w.health_claimed_until "
+            "FROM widgets w JOIN clients c ON c.id = w.client_id WHERE w.id = %(id)s FOR UPDATE OF w",
+            {"id": widget_id},
+        )
+        row = await cur.fetchone()
+        if row is None:
+            return None
+        failing_since, relay_failures = row["failing_since"], row["relay_failures"]
+        alerted_state = row["alerted_state"]
+        kind: AlertKind | None = None
+        if row["health_status"] == "failing":
+            failing_since = failing_since or at
+            if alerted_state != "failing" and (
+                row["consecutive_failures"] >= after_failures or relay_failures >= after_relay_failures
+            ):
+                alerted_state, kind = "failing", "failing"
+        elif row["health_status"] == "healthy":
+            failing_since, relay_failures = None, 0
+            if alerted_state == "failing":
+                alerted_state, kind = "healthy", "recovered"
+        changed = (
+            failing_since != row["failing_since"]
+            or relay_failures != row["relay_failures"]
+            or alerted_state != row["alerted_state"]
+            or (release_claim and row["health_claimed_until"] is not None)
+        )
+        if changed:
+            await conn.execute(
+                "UPDATE widgets SET failing_since = %(failing_since)s, relay_failures = %(relay_failures)s, "
+                "  alerted_state = %(alerted_state)s, "
+                "  alerted_at = CASE WHEN %(claimed)s THEN %(at)s ELSE alerted_at END, "
+                "  health_claimed_until = CASE WHEN %(release)s THEN NULL ELSE health_claimed_until END "
+                "WHERE id = %(id)s",
+                {
+                    "failing_since": failing_since,
+                    "relay_failures": relay_failures,
+                    "alerted_state": alerted_state,
+                    "claimed": kind is not None,
+                    "at": at,
+                    "release": release_claim,
+                    "id": widget_id,
+                },
+            )
+        if kind is None:
+            return None
+        cur = await conn.execute(
+            "SELECT error_type, error_message FROM webhook_errors WHERE widget_id = %(id)s "
+            "ORDER BY occurred_at DESC, id DESC LIMIT 1",
+            {"id": widget_id},
+        )
+        last = await cur.fetchone()
+        return AlertClaim(
+            kind=kind,
+            widget_id=widget_id,
+            widget_name=row["name"],
+            client_name=row["client_name"],
+            error_type=row["last_error_type"] or (last["error_type"] if last else None),
+            error_detail=last["error_message"] if last else None,
+            since=row["failing_since"] or at,
+            at=at,
+        )
+
+
+async def record_relay_failure(
+    conn: Conn, *, widget_id: UUID, error_type: WebhookErrorType, threshold: int, at: datetime
+) -> bool:
+    """Count one more failed visitor message in a row; at `threshold` the widget is marked failing
+    between checks. One UPDATE. Returns whether the widget now waits for a failing alert."""
+    cur = await conn.execute(
+        "UPDATE widgets SET relay_failures = relay_failures + 1, "
+        "  health_status = CASE WHEN relay_failures + 1 >= %(threshold)s THEN 'failing' ELSE health_status END, "
+        "  last_error_type = CASE WHEN relay_failures + 1 >= %(threshold)s THEN %(error_type)s "
+        "                         ELSE last_error_type END, "
+        "  failing_since = CASE WHEN relay_failures + 1 >= %(threshold)s THEN coalesce(failing_since, %(at)s) "
+        "                       ELSE failing_since END "
+        "WHERE id = %(id)s RETURNING relay_failures >= %(threshold)s "
+        "  AND alerted_state IS DISTINCT FROM 'failing' AS unannounced",
+        {"id": widget_id, "error_type": error_type, "threshold": threshold, "at": at},
+    )
+    row = await cur.fetchone()
+    return bool(row and row["unannounced"])
+
+
+async def reset_relay_failures(conn: Conn, *, widget_id: UUID) -> None:
+    """A visitor message was answered: the streak of failed messages ends (no write when none)."""
+    await conn.execute(
+        "UPDATE widgets SET relay_failures = 0 WHERE id = %(id)s AND relay_failures > 0", {"id": widget_id}
+    )
+
+
+async def expired_demo_widget_ids(conn: Conn, *, now: datetime, limit: int) -> list[UUID]:
+    """Up to `limit` demo widgets that expired by `now`, oldest expiry first."""
+    cur = await conn.execute(
+        "SELECT id FROM widgets WHERE is_demo IS TRUE AND expires_at <= %(now)s "
+        "ORDER BY expires_at, id LIMIT %(limit)s",
+        {"now": now, "limit": limit},
+    )
+    return [row["id"] for row in await cur.fetchall()]
+
+
+async def delete_expired_demo_widgets(conn: Conn, *, ids: list[UUID], now: datetime) -> DeletedWidgets:
+    """Delete those of `ids` that are still expired demo widgets (an admin may have extended one
+    meanwhile), with whatever rows are left below them, in one transaction, counting what goes."""
+    async with conn.transaction():
+        cur = await conn.execute(
+            "SELECT id FROM widgets WHERE id = ANY(%(ids)s::uuid[]) AND is_demo IS TRUE "
+            "  AND expires_at <= %(now)s ORDER BY id FOR UPDATE SKIP LOCKED",
+            {"ids": ids, "now": now},
+        )
+        return await _delete_locked(conn, [row["id"] for row in await cur.fetchall()])
+
+
+async def widgets_with_retention(conn: Conn) -> list[tuple[UUID, int]]:
+    """(widget id, retention days) of every widget whose config sets `retention_days`."""
+    cur = await conn.execute(
+        "SELECT id, (config->>'retention_days')::int AS days FROM widgets "
+        "WHERE jsonb_typeof(config->'retention_days') = 'number' ORDER BY id"
+    )
+    return [(row["id"], int(row["days"])) for row in await cur.fetchall()]

@@ -24,7 +24,8 @@ from shared.errors import (
 from shared.models import ChatLog, ChatLogCreate, Widget
 from shared.observability import SERVICE, logger, metrics
 from shared.repositories import chat_logs
-from shared.services import rate_limits, relay
+from shared.services import health_check, rate_limits, relay
+from shared.settings import Settings
 
 # How long the log of an exchange keeps trying while the database is unreachable (a restart, a
 # failover). With the earlier reads' own bound (`Database` operation timeout) a request waits on a
@@ -42,12 +43,14 @@ async def send_message(
     page: relay.PageContext,
     ip: str,
     timeout_seconds: float,
+    settings: Settings | None = None,
 ) -> ChatLog:
     """Relay one message and log the exchange.
 
     Raises `BotUnavailableError` (or its kinds) when the webhook fails, `WidgetGoneError` when the
     widget was deleted meanwhile, and `DatabaseUnavailableError` when the exchange cannot be
     stored (then it is written to the function's log instead, so it can be recovered).
+    With `settings`, the outcome counts toward the widget's health (ALERT_RELAY_FAILURES).
     """
     await rate_limits.enforce(db, widget=widget, kind="message", session_id=session_id, ip=ip)
     message_id = uuid.uuid4()
@@ -77,6 +80,8 @@ async def send_message(
         record.status = "answered"
         record.response, record.confidence, record.topic = reply.text, reply.confidence, reply.topic
     log = await _store(db, widget, record, failure)
+    if settings is not None:
+        await health_check.record_relay_outcome(db, settings, widget=widget, failure=failure)
     if failure is not None:
         _report_failure(widget, message_id, failure)
         raise _visitor_error(widget, log, failure)

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from scripts import invoke
+from scripts.bench.harness import free_port
 from shared import jobs
 from shared.jobs import JobContext, job_handler
 from shared.settings import get_settings
@@ -88,11 +89,11 @@ def test_invoke_runs_a_job_once_and_prints_its_summary_as_json(
     assert platform_logs.named("job finished")[0]["job"] == "demo_purge"
 
 
-def test_invoke_exits_1_with_the_error_when_the_job_raises(db_url: str, repo_root: Path) -> None:
-    # Given a job that is not built yet, run from the command line against the test database
-    env = {**os.environ, "DATABASE_URL": db_url}
+def test_invoke_exits_1_with_the_error_when_the_job_raises(repo_root: Path) -> None:
+    # Given a job whose database cannot be reached (nothing listens on that port)
+    env = {**os.environ, "DATABASE_URL": f"postgresql://nobody@127.0.0.1:{free_port()}/none"}
 
-    # When it is invoked
+    # When it is invoked from the command line
     result = subprocess.run(
         [sys.executable, "-m", "scripts.invoke", "webhook_check"],
         cwd=repo_root,
@@ -104,6 +105,5 @@ def test_invoke_exits_1_with_the_error_when_the_job_raises(db_url: str, repo_roo
 
     # Then it exits 1 naming the job and its error, and prints no summary
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "error: webhook_check failed: NotImplementedError:" in result.stderr
-    assert "arrives with the health-check and purge issue" in result.stderr
+    assert "error: webhook_check failed: DatabaseUnavailableError:" in result.stderr
     assert result.stdout == ""

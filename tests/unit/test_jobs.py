@@ -75,25 +75,6 @@ def test_a_job_handler_module_imports_no_web_framework(name: str) -> None:
     assert result.stdout.split() == ["[]", "True"], result.stderr
 
 
-@pytest.mark.parametrize("name", JOB_NAMES)
-def test_a_job_not_built_yet_fails_loudly_naming_its_issue(
-    name: str, job_process: None, platform_logs: LogCapture
-) -> None:
-    # Given the job's Lambda handler, before its issue builds it
-    from importlib import import_module
-
-    handler = import_module(f"functions.{name}.handler").handler
-
-    # When EventBridge invokes it
-    with pytest.raises(NotImplementedError, match=r"arrives with the .* issue"):
-        handler(scheduled_event(name), LocalContext(name))
-
-    # Then the failure is logged with the job's name (so Lambda counts an error, and logs say which)
-    [failed] = platform_logs.named("job failed")
-    assert failed["job"] == name
-    assert "NotImplementedError" in failed["error"]
-
-
 # --- shared.jobs -----------------------------------------------------------------------------------
 
 

@@ -428,8 +428,9 @@ def test_only_alerting_functions_may_send_alerts(name: str) -> None:
         for action in as_list(statement["Action"])
     }
 
-    # Then only webhook_check (health changes) and admin (webhook test on save) may email or publish
-    may_alert = name in {"webhook_check", "admin"}
+    # Then only webhook_check (health changes), chat (failed messages in a row mark a widget failing)
+    # and admin (webhook test on save) may email or publish
+    may_alert = name in {"webhook_check", "chat", "admin"}
     assert ({"ses:SendEmail", "sns:Publish"} <= actions) is may_alert
     assert bool(actions & {"ses:SendEmail", "sns:Publish"}) is may_alert
 
@@ -450,3 +451,71 @@ def test_no_function_is_traced_with_x_ray() -> None:
         ]
         assert not [action for action in actions if action.lower().startswith("xray:")], name
     assert not [path for path in sources if re.search(r"\bTracer\b|aws_xray_sdk", path.read_text())]
+
+
+# --- (f) every job fails somewhere visible: dead-letter destination, alarms ---------------------
+
+PERIOD_SECONDS = {"rate(1 hour)": 3600, "rate(15 minutes)": 900}
+
+
+def alarms() -> dict[str, dict[str, Any]]:
+    return {
+        key: resource["Properties"]
+        for key, resource in resources().items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+
+
+def dimensions(alarm: dict[str, Any]) -> dict[str, Any]:
+    return {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
+
+
+@pytest.mark.parametrize(("name", "rate"), sorted(SCHEDULES.items()))
+def test_a_failed_job_run_goes_to_the_dead_letter_queue_and_is_not_retried(name: str, rate: str) -> None:
+    # Given a scheduled job's asynchronous invocation settings
+    config = function_properties(name)["EventInvokeConfig"]
+
+    # Then a failed run is not retried (the job is idempotent; its next run picks up the rest), an
+    # event never waits longer than one period, and a failure lands in the jobs' dead-letter queue
+    assert config["MaximumRetryAttempts"] == 0
+    assert config["MaximumEventAgeInSeconds"] == PERIOD_SECONDS[rate]
+    assert config["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]},
+    }
+    assert resources()["JobsDeadLetterQueue"]["Type"] == "AWS::SQS::Queue"
+
+
+@pytest.mark.parametrize(("name", "rate"), sorted(SCHEDULES.items()))
+def test_a_job_has_an_errors_alarm_and_a_no_successful_run_alarm(name: str, rate: str) -> None:
+    # Given the template's alarms and the job's function resource
+    key, _ = functions_by_name()[name]
+    period = PERIOD_SECONDS[rate]
+    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+
+    # Then one alarm fires on any error of the function within a period
+    [errors] = [a for a in alarms().values() if dimensions(a) == {"FunctionName": {"Ref": key}}]
+    assert (errors["Namespace"], errors["MetricName"], errors["Statistic"]) == ("AWS/Lambda", "Errors", "Sum")
+    assert errors["Period"] == period and errors["Threshold"] == 1
+    assert errors["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    # and one when the runner's JobSucceeded metric (shared/jobs.py: dimensions service and Job) is
+    # missing for two periods in a row: no data counts as no success
+    [silent] = [a for a in alarms().values() if dimensions(a).get("Job") == name]
+    assert silent["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
+    assert silent["MetricName"] == "JobSucceeded"
+    assert dimensions(silent) == {"service": variables["POWERTOOLS_SERVICE_NAME"], "Job": name}
+    assert silent["Period"] == period and silent["EvaluationPeriods"] == 2
+    assert silent["ComparisonOperator"] == "LessThanThreshold" and silent["Threshold"] == 1
+    assert silent["TreatMissingData"] == "breaching"
+
+
+def test_the_jobs_dead_letter_queue_is_watched() -> None:
+    # Given the alarms on the dead-letter queue
+    watching = [
+        a
+        for a in alarms().values()
+        if dimensions(a) == {"QueueName": {"Fn::GetAtt": ["JobsDeadLetterQueue", "QueueName"]}}
+    ]
+    # Then a message waiting there raises one
+    [alarm] = watching
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible" and alarm["Threshold"] == 1

@@ -71,6 +71,7 @@ async def post_message(
             page=relay.PageContext(page_url=body.metadata.page_url, locale=body.metadata.locale),
             ip=client_ip(request, settings.client_ip_header),
             timeout_seconds=settings.webhook_timeout_seconds,
+            settings=settings,
         )
     except WidgetGoneError:
         resources.widgets.forget(widget.id)  # later messages answer 404 at once
