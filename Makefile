@@ -13,8 +13,10 @@ NODE_DIRS := $(patsubst %/package.json,%,$(wildcard widget/package.json admin/pa
 NODE_STAMPS := $(addsuffix /node_modules/.installed,$(NODE_DIRS))
 
 WIDGET_JS := widget/dist/widget.js
+ADMIN_INDEX := admin/dist/index.html
+OPENAPI_TS := admin/node_modules/.bin/openapi-typescript
 
-.PHONY: setup browser widget dev test lint format unit integration e2e bench-coldstart bench-relay bench-widget sam-build clean
+.PHONY: setup browser widget admin api-types api-types-check dev test lint format unit integration e2e bench-coldstart bench-relay bench-widget sam-build clean
 
 setup: $(STAMP) $(NODE_STAMPS)
 
@@ -34,7 +36,37 @@ widget: $(WIDGET_JS)
 $(WIDGET_JS): widget/node_modules/.installed widget/build.mjs $(wildcard widget/src/*.ts)
 	cd widget && node build.mjs
 
-dev: setup widget
+# The admin SPA (served at /admin/): rebuilt when its sources change.
+admin: $(ADMIN_INDEX)
+
+$(ADMIN_INDEX): admin/node_modules/.installed admin/vite.config.ts admin/index.html admin/tsconfig.json $(shell find admin/src -type f 2>/dev/null)
+	cd admin && node_modules/.bin/vite build --logLevel warn
+	@touch $@
+
+# TypeScript types of every request and response, from the OpenAPI of the functions' routers:
+# admin/src/api/types.ts (every route) and widget/src/api-types.ts (the visitor-facing routes).
+# $(1): the directory the documents and the two generated files are written to.
+define generate_api_types
+	$(BIN)/python -W ignore -m scripts.openapi $(1)/openapi.json
+	$(BIN)/python -W ignore -m scripts.openapi --public $(1)/openapi-public.json
+	$(OPENAPI_TS) $(1)/openapi.json -o $(1)/types.ts
+	$(OPENAPI_TS) $(1)/openapi-public.json -o $(1)/api-types.ts
+endef
+
+api-types: setup
+	$(call generate_api_types,build/api-types)
+	cp build/api-types/types.ts admin/src/api/types.ts
+	cp build/api-types/api-types.ts widget/src/api-types.ts
+
+# Fails when an API change was not followed by `make api-types`.
+api-types-check: setup
+	@rm -rf build/api-types-check
+	$(call generate_api_types,build/api-types-check)
+	@diff -u admin/src/api/types.ts build/api-types-check/types.ts \
+	  && diff -u widget/src/api-types.ts build/api-types-check/api-types.ts \
+	  || { echo "the generated API types are out of date: run 'make api-types' and commit them"; exit 1; }
+
+dev: setup widget admin
 	$(BIN)/python -m scripts.dev
 
 lint: setup
@@ -44,6 +76,8 @@ lint: setup
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --region us-east-1 --template-file template.yaml
 	cd widget && node_modules/.bin/tsc --noEmit
+	cd admin && node_modules/.bin/tsc --noEmit
+	$(MAKE) --no-print-directory api-types-check
 
 format: setup
 	$(BIN)/ruff check --fix .
@@ -55,18 +89,18 @@ browser:
 
 # Browser tests run in their own pytest process: Playwright's sync API keeps an event loop running
 # for the whole session, which the async database tests cannot share a process with.
-test: browser lint widget
+test: browser lint widget admin
 	cd widget && node_modules/.bin/vitest run
 	$(BIN)/pytest -n auto --ignore=tests/e2e $(PYTEST_ARGS)
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
-unit: setup widget
+unit: setup widget admin
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
 integration: setup
 	$(BIN)/pytest -n auto tests/integration $(PYTEST_ARGS)
 
-e2e: browser setup widget
+e2e: browser setup widget admin
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 bench-coldstart: setup

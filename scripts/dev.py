@@ -34,7 +34,9 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
-from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.types import Scope
 
 from scripts import devenv, sample_bot
 from scripts.invoke import SCHEDULES, invoke
@@ -46,8 +48,29 @@ from shared.db import Database
 FUNCTIONS_DIR = ROOT / "functions"
 WIDGET_JS = ROOT / "widget" / "dist" / "widget.js"
 ADMIN_DIST = ROOT / "admin" / "dist"
+ADMIN_PATH = "/admin"
 WIDGET_CACHE_CONTROL = "public, max-age=300"
 TRY_WIDGET_PATH = "/dev/widgets/{widget_id}"
+
+
+class AdminSpaFiles(StaticFiles):
+    """The built admin SPA: its files, and index.html for any other path without a file extension
+    (the SPA's own routes, such as /admin/clients, reloaded or typed in the URL bar). Hashed assets
+    are cached for good; index.html is revalidated so a new build is picked up at once."""
+
+    def __init__(self, *, directory: Path) -> None:
+        super().__init__(directory=directory, html=True)
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            response = await super().get_response(path, scope)
+        except HTTPException as exc:
+            if exc.status_code != 404 or "." in path.rsplit("/", 1)[-1]:
+                raise
+            response = await super().get_response("index.html", scope)
+        cache = "public, max-age=31536000, immutable" if path.startswith("assets/") else "no-cache"
+        response.headers["Cache-Control"] = cache
+        return response
 
 
 class DuplicateRouteError(Exception):
@@ -132,7 +155,12 @@ def build_app(*, jobs: JobScheduler | None = None) -> FastAPI:
         return HTMLResponse(demo.demo_html(widget), headers=demo.HEADERS)
 
     if ADMIN_DIST.exists():
-        app.mount("/", StaticFiles(directory=ADMIN_DIST, html=True), name="admin")
+
+        @app.get("/", include_in_schema=False)
+        async def open_admin() -> RedirectResponse:
+            return RedirectResponse(ADMIN_PATH + "/")
+
+        app.mount(ADMIN_PATH, AdminSpaFiles(directory=ADMIN_DIST), name="admin")
     else:
 
         @app.get("/", include_in_schema=False)

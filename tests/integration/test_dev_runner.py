@@ -41,7 +41,10 @@ def start_dev_runner(
         assert proc.poll() is None, log.read_text()
         if "serving on" in log.read_text():
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200:
+                if (
+                    httpx.get(f"http://127.0.0.1:{port}/", timeout=5, follow_redirects=True).status_code
+                    == 200
+                ):
                     return proc, f"http://127.0.0.1:{port}"
             except httpx.TransportError:
                 pass
@@ -143,30 +146,31 @@ async def test_the_root_page_says_what_runs_and_links_the_demo_widget_and_the_ap
         get_settings.cache_clear()
 
 
-def test_the_dev_runner_runs_the_jobs_and_keeps_serving_while_they_are_not_built_yet(
+def test_the_dev_runner_runs_the_jobs_on_their_schedules_and_keeps_serving(
     db_url: str, repo_root: Path, tmp_path: Path
 ) -> None:
-    # Given the dev runner with every job due every 0.2 s
+    # Given the dev runner with every job due every 0.5 s
     log = tmp_path / "dev.log"
     env = {**os.environ, "DATABASE_URL": db_url, "LOG_LEVEL": "WARNING"}
-    proc, base_url = start_dev_runner(repo_root, log, "--no-seed", "--jobs-every", "0.2", env=env)
+    proc, base_url = start_dev_runner(repo_root, log, "--no-seed", "--jobs-every", "0.5", env=env)
     try:
-        # When the jobs have had many periods to run
-        deadline = time.monotonic() + 20
-        while log.read_text().count("not run again") < len(SCHEDULES) and time.monotonic() < deadline:
+        # When the jobs have had time to run a few times
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not all(
+            log.read_text().count(f"jobs: {name} done:") >= 2 for name in SCHEDULES
+        ):
             time.sleep(0.1)
-        time.sleep(1.5)
 
-        # Then it announced their schedule, reported each job not built yet exactly once, and still serves
+        # Then it announced their schedule, ran each of them again and again, and still serves
         output = log.read_text()
         assert (
-            "jobs: analytics_rollup every 0.2 s, webhook_check every 0.2 s, demo_purge every 0.2 s" in output
+            "jobs: analytics_rollup every 0.5 s, webhook_check every 0.5 s, demo_purge every 0.5 s" in output
         )
         for name in SCHEDULES:
-            assert output.count(f"jobs: {name} not run again: {name} is not implemented yet") == 1, output
+            assert output.count(f"jobs: {name} done:") >= 2, output
+        assert "failed" not in output, output
         assert proc.poll() is None, output
-        page = httpx.get(f"{base_url}/", timeout=10).text
-        assert page.count("not run again") == len(SCHEDULES)
+        assert httpx.get(f"{base_url}/", timeout=10, follow_redirects=True).status_code == 200
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -201,7 +205,7 @@ def test_a_stop_signal_ends_the_dev_runner_and_its_embedded_postgres(
         while running(postmaster) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not running(postmaster), log.read_text()
-        assert log.read_text().rstrip().endswith("stopped")
+        assert "stopped" in log.read_text().splitlines()  # (a last access-log line may follow it)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -1,34 +1,10 @@
 // Pure conversation logic: no DOM, no network, so it is unit-tested directly.
 
-export interface Theme {
-  primary_color: string;
-  on_primary_color: string;
-  text_color: string;
-  background_color: string;
-  bot_bubble_color: string;
-  font_family: string;
-  corner_radius: number;
-}
+import type { components } from "./api-types";
 
-export interface WidgetConfig {
-  id: string;
-  name: string;
-  title: string;
-  subtitle: string;
-  welcome_message: string;
-  first_message: string;
-  starter_prompts: string[];
-  placeholder: string;
-  avatar_url: string | null;
-  launcher_icon: string | null;
-  position: "left" | "right";
-  theme: Theme;
-  strings: Record<string, string>;
-  locale: string;
-  direction: "ltr" | "rtl";
-  is_demo: boolean;
-  demo_expires_at: string | null;
-}
+// Generated from the API's OpenAPI (`make api-types`), never copied by hand.
+export type Theme = components["schemas"]["WidgetTheme"];
+export type WidgetConfig = components["schemas"]["PublicWidgetConfig"];
 
 export type Role = "user" | "bot" | "fallback";
 

@@ -1,0 +1,265 @@
+"""The admin SPA's sign-in, sessions and roles, in headless Chromium against the dev runner.
+
+Also the helpers the other admin SPA tests share: users made as `scripts/create_user.py` makes
+them, the admin API from Python, signing in through the page, and the axe-core check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+
+from scripts.create_user import add_user
+from shared.db import Database
+from shared.models import Role
+from tests.e2e.conftest import Platform
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+AXE_JS = ROOT / "admin" / "node_modules" / "axe-core" / "axe.min.js"
+ADMIN_EMAIL = "operator@agency.test"
+ADMIN_PASSWORD = "correct horse battery staple"
+VIEWER_PASSWORD = "viewer password 123"
+SESSION_KEY = "cwp.session"
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+
+
+def make_user(platform: Platform, *, email: str, password: str, role: Role = "admin") -> None:
+    """A user in the platform's database, made as `scripts/create_user.py` makes one."""
+
+    async def create() -> None:
+        db = Database(platform.database_url)
+        try:
+            await add_user(db, email=email, role=role, password=password)
+        finally:
+            await db.close()
+
+    # Playwright's sync API owns this thread's event loop: run ours on another thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, create()).result()
+
+
+class AdminApi:
+    """The admin API from Python, signed in as the test's admin."""
+
+    def __init__(
+        self, platform: Platform, *, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD
+    ) -> None:
+        self.http = httpx.Client(base_url=platform.base_url, timeout=20)
+        token = self.call("POST", "/v1/auth/login", json={"email": email, "password": password})[
+            "access_token"
+        ]
+        self.http.headers["Authorization"] = f"Bearer {token}"
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.http.request(method, path, **kwargs)
+        assert response.is_success, (method, path, response.status_code, response.text)
+        return response.json()
+
+
+@pytest.fixture
+def admin_api(clean: Platform) -> Iterator[AdminApi]:
+    make_user(clean, email=ADMIN_EMAIL, password=ADMIN_PASSWORD)
+    api = AdminApi(clean)
+    yield api
+    api.http.close()
+
+
+@pytest.fixture
+def context(browser: Browser, clean: Platform) -> Iterator[BrowserContext]:
+    """A browser context that may use the clipboard on the platform's origin."""
+    if not (ROOT / "admin" / "dist" / "index.html").exists():
+        pytest.fail("admin/dist is missing: run `make admin` (make test does)")
+    context = browser.new_context(viewport=DESKTOP)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=clean.base_url)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def spa(context: BrowserContext) -> Iterator[Page]:
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    assert errors == [], f"uncaught errors in the page: {errors}"
+
+
+def check_accessibility(page: Page, what: str) -> None:
+    """axe-core on the page as it is now: no serious or critical violation."""
+    if not page.evaluate("() => 'axe' in window"):
+        page.add_script_tag(path=str(AXE_JS))
+    results = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+    bad = [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in results
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert bad == [], f"{what}: {json.dumps(bad, indent=1)}"
+
+
+def screenshot(page: Page, name: str) -> None:
+    """docs/admin-NAME-desktop.png and docs/admin-NAME-phone.png of the page as it is now."""
+    page.screenshot(path=str(DOCS / f"admin-{name}-desktop.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=str(DOCS / f"admin-{name}-phone.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+
+def sign_in(page: Page, platform: Platform, email: str, password: str) -> None:
+    page.goto(f"{platform.base_url}/admin/signin")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1, name="Dashboard")).to_be_visible()
+
+
+def test_the_root_opens_the_sign_in_page_which_refuses_a_wrong_password(
+    spa: Page, admin_api: AdminApi, clean: Platform
+) -> None:
+    # Given the platform's root address
+    spa.goto(clean.base_url + "/")
+    # Then the SPA's sign-in page opens, and passes the accessibility check
+    expect(spa).to_have_url(f"{clean.base_url}/admin/signin")
+    expect(spa.get_by_role("heading", name="Sign in")).to_be_visible()
+    check_accessibility(spa, "sign-in")
+    screenshot(spa, "signin")
+    # When a wrong password is given
+    spa.get_by_label("Email").fill(ADMIN_EMAIL)
+    spa.get_by_label("Password").fill("not the password at all")
+    spa.get_by_role("button", name="Sign in").click()
+    # Then the error is announced (an alert) and the user stays on the sign-in page
+    expect(spa.get_by_role("alert")).to_have_text("The email or the password is wrong.")
+    check_accessibility(spa, "sign-in with an error")
+    # When the right one is given, the dashboard opens
+    spa.get_by_label("Password").fill(ADMIN_PASSWORD)
+    spa.get_by_role("button", name="Sign in").click()
+    expect(spa.get_by_role("heading", level=1, name="Dashboard")).to_be_visible()
+    expect(spa.get_by_role("navigation", name="Main").get_by_role("link", name="Clients")).to_be_visible()
+    check_accessibility(spa, "admin dashboard")
+    # And the session survives a reload (sessionStorage), then ends with sign-out
+    spa.reload()
+    expect(spa.get_by_role("heading", level=1, name="Dashboard")).to_be_visible()
+    spa.get_by_role("button", name="Sign out").click()
+    expect(spa.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(spa.get_by_text("You are signed out.")).to_be_visible()
+    assert spa.evaluate(f"() => sessionStorage.getItem('{SESSION_KEY}')") is None
+    spa.goto(f"{clean.base_url}/admin/clients")
+    expect(spa).to_have_url(f"{clean.base_url}/admin/signin")
+
+
+def test_a_client_viewer_sees_no_admin_navigation_and_admin_pages_are_not_allowed(
+    spa: Page, admin_api: AdminApi, clean: Platform
+) -> None:
+    # Given a client viewer made through the admin API
+    client = admin_api.call("POST", "/v1/admin/clients", json={"name": "Bakery Ltd"})
+    admin_api.call(
+        "POST",
+        "/v1/admin/users",
+        json={
+            "email": "owner@bakery.test",
+            "role": "client",
+            "client_id": client["id"],
+            "password": VIEWER_PASSWORD,
+        },
+    )
+    # When the viewer signs in
+    sign_in(spa, clean, "owner@bakery.test", VIEWER_PASSWORD)
+    # Then there is no admin navigation
+    nav = spa.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Dashboard")).to_be_visible()
+    expect(nav.get_by_role("link", name="Clients")).to_have_count(0)
+    expect(nav.get_by_role("link", name="Widgets")).to_have_count(0)
+    check_accessibility(spa, "viewer dashboard")
+    # And admin pages typed in the URL bar say "not allowed"
+    for path in ("/admin/clients", "/admin/widgets/new"):
+        spa.goto(clean.base_url + path)
+        expect(spa.get_by_role("heading", level=1, name="Not allowed")).to_be_visible()
+    check_accessibility(spa, "not allowed")
+    screenshot(spa, "not-allowed")
+
+
+@pytest.mark.parametrize(
+    ("token", "expires_at"),
+    [
+        ("garbage.not-a.token", datetime.now(UTC) + timedelta(hours=1)),
+        ("any.token.at-all", datetime.now(UTC) - timedelta(minutes=1)),
+    ],
+    ids=["garbage-token", "expired-token"],
+)
+def test_a_bad_or_expired_stored_token_sends_to_sign_in_with_a_message(
+    spa: Page, admin_api: AdminApi, clean: Platform, token: str, expires_at: datetime
+) -> None:
+    # Given a session in sessionStorage whose token the API will not accept
+    spa.goto(f"{clean.base_url}/admin/signin")
+    stored = {
+        "token": token,
+        "expiresAt": expires_at.isoformat(),
+        "user": {
+            "id": "00000000-0000-0000-0000-000000000000",
+            "email": ADMIN_EMAIL,
+            "role": "admin",
+            "client_id": None,
+        },
+    }
+    spa.evaluate("([key, value]) => sessionStorage.setItem(key, value)", [SESSION_KEY, json.dumps(stored)])
+    # When an admin page is opened
+    spa.goto(f"{clean.base_url}/admin/clients")
+    # Then the user is back at sign-in, told why, and the token is gone
+    expect(spa.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(spa.get_by_text("Your session has ended. Please sign in again.")).to_be_visible()
+    assert spa.evaluate(f"() => sessionStorage.getItem('{SESSION_KEY}')") is None
+    # And signing in again returns to the page asked for
+    spa.get_by_label("Email").fill(ADMIN_EMAIL)
+    spa.get_by_label("Password").fill(ADMIN_PASSWORD)
+    spa.get_by_role("button", name="Sign in").click()
+    expect(spa.get_by_role("heading", level=1, name="Clients")).to_be_visible()
+
+
+def test_a_revoked_session_ends_at_the_next_api_call(spa: Page, admin_api: AdminApi, clean: Platform) -> None:
+    # Given a second admin signed in on the clients page
+    make_user(clean, email="second@agency.test", password=ADMIN_PASSWORD)
+    sign_in(spa, clean, "second@agency.test", ADMIN_PASSWORD)
+    spa.get_by_role("navigation", name="Main").get_by_role("link", name="Clients").click()
+    expect(spa.get_by_text("No clients yet.")).to_be_visible()
+    # When the first admin resets that admin's password (which ends its sessions)
+    users = admin_api.call("GET", "/v1/admin/users", params={"search": "second@"})["items"]
+    admin_api.call("PATCH", f"/v1/admin/users/{users[0]['id']}", json={"password": "a brand new password"})
+    # Then the next page that calls the API sends the user to sign-in with a message
+    spa.get_by_role("navigation", name="Main").get_by_role("link", name="Widgets").click()
+    expect(spa.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(spa.get_by_text("Your session has ended. Please sign in again.")).to_be_visible()
+
+
+def test_a_user_changes_their_password(spa: Page, admin_api: AdminApi, clean: Platform) -> None:
+    # Given a signed-in admin on the password page
+    sign_in(spa, clean, ADMIN_EMAIL, ADMIN_PASSWORD)
+    spa.get_by_role("navigation", name="Main").get_by_role("link", name="Password").click()
+    expect(spa.get_by_role("heading", level=1, name="Change your password")).to_be_visible()
+    check_accessibility(spa, "password")
+    # When the current password is wrong, the field says so (and the session goes on)
+    spa.get_by_label("Current password").fill("wrong wrong wrong")
+    spa.get_by_label("New password (required)", exact=True).fill("the next good password")
+    spa.get_by_label("New password again").fill("the next good password")
+    spa.get_by_role("button", name="Change password").click()
+    expect(spa.get_by_text("The current password is wrong.")).to_be_visible()
+    expect(spa.get_by_label("Current password")).to_have_attribute("aria-invalid", "true")
+    # When it is right, the change is confirmed and this browser stays signed in
+    spa.get_by_label("Current password").fill(ADMIN_PASSWORD)
+    spa.get_by_role("button", name="Change password").click()
+    expect(spa.get_by_text("Your password is changed.")).to_be_visible()
+    spa.get_by_role("navigation", name="Main").get_by_role("link", name="Clients").click()
+    expect(spa.get_by_role("heading", level=1, name="Clients")).to_be_visible()
+    # And the new password signs in through the API
+    AdminApi(clean, password="the next good password").http.close()
