@@ -7,7 +7,6 @@ new rows arrive; a cursor that does not decode answers 422 `invalid_cursor`."""
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
@@ -20,27 +19,7 @@ from shared.models.admin.chat_logs import ChatLogOut, Conversation
 from shared.models.admin.webhook_errors import WebhookErrorOut
 from shared.repositories import chat_logs, clients, webhook_errors, widgets
 from shared.services.audit import audit
-
-
-def encode_cursor(at: datetime, row_id: UUID) -> str:
-    """The cursor of the page after the row at (`at`, `row_id`)."""
-    return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """The (time, id) an `encode_cursor` cursor names; 422 `invalid_cursor` for anything else."""
-    invalid = UnprocessableError(
-        "The cursor is not valid; pass next_cursor back as given.", code="invalid_cursor"
-    )
-    try:
-        raw = base64.urlsafe_b64decode(cursor.encode("ascii") + b"=" * (-len(cursor) % 4)).decode()
-        at_text, id_text = raw.split("|")
-        at, row_id = datetime.fromisoformat(at_text), UUID(id_text)
-    except (ValueError, OverflowError):  # binascii and Unicode errors are ValueErrors too
-        raise invalid from None
-    if at.tzinfo is None:  # cursors are made from timestamptz values; a naive one was not
-        raise invalid
-    return at, row_id
+from shared.services.cursors import decode_cursor, encode_cursor
 
 
 def check_range(start: datetime | None, end: datetime | None) -> None:

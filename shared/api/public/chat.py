@@ -1,7 +1,5 @@
 """The visitor chat: send a message (relayed to n8n), read the session's history, give feedback."""
 
-import base64
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -14,7 +12,7 @@ from shared.api.public.deps import (
     rate_limited,
 )
 from shared.api.resources import ResourcesDep, resources_of
-from shared.errors import NotFoundError, PayloadTooLargeError, UnprocessableError, WidgetGoneError
+from shared.errors import NotFoundError, PayloadTooLargeError, WidgetGoneError
 from shared.http import client_ip
 from shared.models.chat import (
     FeedbackRequest,
@@ -27,6 +25,7 @@ from shared.models.chat import (
 from shared.repositories import chat_logs
 from shared.services import relay
 from shared.services.chat import send_message
+from shared.services.cursors import decode_cursor, encode_cursor
 
 router = APIRouter(tags=["chat"])
 MESSAGES = "/v1/widgets/{widget_id}/messages"
@@ -96,7 +95,7 @@ async def get_history(
         widget_id=widget.id,
         session_id=session.session_id,
         limit=limit,
-        after=_decode_cursor(cursor) if cursor else None,
+        after=decode_cursor(cursor) if cursor else None,
     )
     items = [
         HistoryItem(
@@ -110,7 +109,7 @@ async def get_history(
         )
         for log in logs
     ]
-    next_cursor = _encode_cursor(logs[-1].created_at, logs[-1].id) if len(logs) == limit else None
+    next_cursor = encode_cursor(logs[-1].created_at, logs[-1].id) if len(logs) == limit else None
     return History(messages=items, next_cursor=next_cursor)
 
 
@@ -134,20 +133,6 @@ async def post_feedback(
     if not found:
         raise NotFoundError("No such message in this conversation.", code="message_not_found")
     return FeedbackResponse(message_id=message_id, feedback=body.value)
-
-
-def _encode_cursor(created_at: datetime, log_id: UUID) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{log_id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    try:
-        created_at, log_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(created_at), UUID(log_id)
-    except ValueError:
-        raise UnprocessableError(
-            "The cursor is not valid; use next_cursor as given.", code="invalid_cursor"
-        ) from None
 
 
 add_preflight(router, MESSAGES, "GET, POST")
