@@ -445,14 +445,16 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.reconfigure(line_buffering=True)  # each line at once, also into a pipe or a file
     stop_on_signals()
     try:
-        return run(args)
+        code = run(args)
     except KeyboardInterrupt:
-        print("stopped")
-        return 0
+        code = 0
     finally:
         # The embedded Postgres stops from an exit hook after this: no signal may cut that short.
         for stop_signal in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(stop_signal, signal.SIG_IGN)
+    if code == 0:  # however serving ended (uvicorn may handle Ctrl-C itself and return)
+        print("stopped")
+    return code
 
 
 def run(args: argparse.Namespace) -> int:
