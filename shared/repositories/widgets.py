@@ -410,13 +410,6 @@ async def record_relay_failure(
     return bool(row and row["unannounced"])
 
 
-async def reset_relay_failures(conn: Conn, *, widget_id: UUID) -> None:
-    """A visitor message was answered: the streak of failed messages ends (no write when none)."""
-    await conn.execute(
-        "UPDATE widgets SET relay_failures = 0 WHERE id = %(id)s AND relay_failures > 0", {"id": widget_id}
-    )
-
-
 async def expired_demo_widget_ids(conn: Conn, *, now: datetime, limit: int) -> list[UUID]:
     """Up to `limit` demo widgets that expired by `now`, oldest expiry first."""
     cur = await conn.execute(

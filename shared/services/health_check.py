@@ -154,11 +154,10 @@ async def record_relay_outcome(
 ) -> None:
     """Count a relayed visitor message toward the widget's health: ALERT_RELAY_FAILURES failures
     in a row mark it failing between hourly checks (and alert once); an answer ends the streak.
-    One cheap UPDATE per message; never raises (the visitor's exchange matters more)."""
+    One cheap UPDATE per failed message; never raises (the visitor's exchange matters more)."""
     try:
         if failure is None:
-            await db.run(widgets_repo.reset_relay_failures, widget_id=widget.id)
-            return
+            return  # the answered exchange's insert ended the streak (chat_logs.insert_chat_log)
         if failure.error_type in _NOT_THE_WEBHOOKS_FAULT:
             return
         now = datetime.now(UTC)
