@@ -139,15 +139,27 @@ class Database:
             self._slots.release()
 
     async def _bounded(self, conn: Conn, deadline: float, work: Awaitable[T]) -> T:
-        """Await `work` on `conn` until `deadline`; past it, kill the connection and raise."""
-        task = asyncio.ensure_future(work)
-        done, _ = await asyncio.wait({task}, timeout=_remaining(deadline))
-        if done:
-            return task.result()
-        _shut_down(conn)  # psycopg's wait now ends with an OperationalError, without the server
-        with contextlib.suppress(BaseException):
-            await asyncio.wait_for(task, timeout=1.0)
-        raise DatabaseUnavailableError("the database did not answer in time")
+        """Await `work` on `conn` until `deadline`; past it, kill the connection and raise.
+
+        A timer shuts the socket down at the deadline, which ends psycopg's wait with an
+        OperationalError; the work is awaited directly, never cancelled (no task per operation).
+        """
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            _shut_down(conn)
+
+        timer = asyncio.get_running_loop().call_later(_remaining(deadline), expire)
+        try:
+            return await work
+        except (psycopg.Error, OSError):
+            if expired:
+                raise DatabaseUnavailableError("the database did not answer in time") from None
+            raise
+        finally:
+            timer.cancel()
 
     async def _checkout(self, deadline: float) -> Conn:
         while self._idle:
