@@ -10,8 +10,6 @@ those ids most of the time (else at made-up ones), so the happy paths run too. B
 from __future__ import annotations
 
 import asyncio
-import os
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +18,6 @@ import httpx
 import pytest
 import schemathesis
 from fastapi import FastAPI
-from hypothesis import HealthCheck, settings
 from schemathesis import Case
 
 from shared.api import admin, auth
@@ -28,13 +25,12 @@ from shared.api.app import build_app
 from shared.db import Database
 from tests.conftest import make_settings
 from tests.factories import make_client, make_widget
+from tests.fuzz import CHECKS, assert_error_envelope, bounded, case_seed, sign_in
 from tests.integration.conftest import make_user
-from tests.integration.test_public_api_fuzz import assert_error_envelope
 from tests.live import LiveServer
 from tests.n8n import FakeN8n
 
-EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "12"))
-CHECKS = [schemathesis.checks.not_a_server_error, schemathesis.checks.response_schema_conformance]
+EXAMPLES_PER_OPERATION = 12
 ADMIN = ("fuzz-admin@agency.test", "fuzz admin password 1")
 VIEWER = ("fuzz-viewer@client.test", "fuzz viewer password 1")
 
@@ -80,18 +76,14 @@ async def _seed(database_url: str, webhook_url: str) -> dict[str, str]:
 def live_operator(db_url: str, fake_n8n: FakeN8n) -> Iterator[LiveOperatorApi]:
     ids = asyncio.run(_seed(db_url, fake_n8n.url))
     with LiveServer(operator_app(db_url)) as base_url, httpx.Client(base_url=base_url, timeout=10) as http:
-        tokens = []
-        for email, password in (ADMIN, VIEWER):
-            signed_in = http.post("/v1/auth/login", json={"email": email, "password": password})
-            assert signed_in.status_code == 200, signed_in.text
-            tokens.append(signed_in.json()["access_token"])
+        tokens = sign_in(http, ADMIN, VIEWER)
         yield LiveOperatorApi(base_url, ids, tokens[0], tokens[1])
 
 
 def aim(case: Case[Any], live: LiveOperatorApi) -> None:
     """Real ids and the admin's token most of the time, derived from the case itself (so a replayed
     or shrunk case is aimed the same way)."""
-    seed = zlib.crc32(repr((case.operation.label, case.path_parameters, case.query)).encode())
+    seed = case_seed(case)
     if case.path_parameters is None:
         case.path_parameters = {}
     for name in list(case.path_parameters):
@@ -112,12 +104,7 @@ def aim(case: Case[Any], live: LiveOperatorApi) -> None:
 
 
 @SCHEMA.parametrize()
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@bounded(EXAMPLES_PER_OPERATION)
 def test_admin_and_auth_routes_never_fail_on_our_side(
     case: Case[Any], live_operator: LiveOperatorApi
 ) -> None:

@@ -9,8 +9,6 @@ real ids most of the time. Bounded: FUZZ_EXAMPLES (default 10) examples per oper
 from __future__ import annotations
 
 import asyncio
-import os
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +18,6 @@ import psycopg
 import pytest
 import schemathesis
 from fastapi import FastAPI
-from hypothesis import HealthCheck, settings
 from schemathesis import Case
 
 from shared.api import analytics, auth
@@ -29,13 +26,12 @@ from shared.db import Database
 from shared.services import rollup
 from tests.conftest import make_settings
 from tests.factories import make_client, make_widget
+from tests.fuzz import CHECKS, assert_error_envelope, bounded, case_seed, sign_in
 from tests.integration.conftest import make_user
-from tests.integration.test_public_api_fuzz import assert_error_envelope
 from tests.integration.test_rollup import SAT, DataSet, _logs, insert_logs
 from tests.live import LiveServer
 
-EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "10"))
-CHECKS = [schemathesis.checks.not_a_server_error, schemathesis.checks.response_schema_conformance]
+EXAMPLES_PER_OPERATION = 10
 ADMIN = ("fuzz-analytics-admin@agency.test", "fuzz admin password 1")
 VIEWER = ("fuzz-analytics-viewer@client.test", "fuzz viewer password 1")
 
@@ -82,18 +78,14 @@ def live_analytics(db_url: str) -> Iterator[LiveAnalyticsApi]:
         conn.execute("TRUNCATE analytics_rollup_days")
     ids = asyncio.run(_seed(db_url))
     with LiveServer(analytics_app(db_url)) as base_url, httpx.Client(base_url=base_url, timeout=10) as http:
-        tokens = []
-        for email, password in (ADMIN, VIEWER):
-            signed_in = http.post("/v1/auth/login", json={"email": email, "password": password})
-            assert signed_in.status_code == 200, signed_in.text
-            tokens.append(signed_in.json()["access_token"])
+        tokens = sign_in(http, ADMIN, VIEWER)
         yield LiveAnalyticsApi(base_url, ids, tokens[0], tokens[1])
 
 
 def aim(case: Case[Any], live: LiveAnalyticsApi) -> None:
     """Real ids (own or another client's) most of the time and, alternately, the admin's and the
     viewer's token, derived from the case itself so a replayed case is aimed the same way."""
-    seed = zlib.crc32(repr((case.operation.label, case.path_parameters, case.query)).encode())
+    seed = case_seed(case)
     if case.path_parameters is None:
         case.path_parameters = {}
     for name in list(case.path_parameters):
@@ -108,12 +100,7 @@ def aim(case: Case[Any], live: LiveAnalyticsApi) -> None:
 
 
 @SCHEMA.parametrize()
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@bounded(EXAMPLES_PER_OPERATION)
 def test_analytics_routes_never_fail_on_our_side(case: Case[Any], live_analytics: LiveAnalyticsApi) -> None:
     # Given a generated request, aimed mostly at real ids with an admin's or a viewer's token
     aim(case, live_analytics)

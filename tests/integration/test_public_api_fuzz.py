@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import threading
 import uuid
 import zlib
@@ -24,14 +23,14 @@ import httpx
 import pytest
 import schemathesis
 from fastapi import FastAPI
-from hypothesis import HealthCheck, settings
-from schemathesis import Case, Response
+from schemathesis import Case
 
 from shared.api.app import build_app
 from shared.api.public import chat, sessions, widget_config
 from shared.db import Database
 from tests.conftest import make_settings
 from tests.factories import make_widget
+from tests.fuzz import CHECKS, assert_error_envelope, bounded
 from tests.live import LiveServer
 
 PUBLIC_ROUTERS = (widget_config.router, sessions.router, chat.router)
@@ -46,8 +45,7 @@ HIGH_RATE_LIMITS = {
         "per_ip_feedback_per_minute": 100_000,
     }
 }
-EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "40"))
-CHECKS = [schemathesis.checks.not_a_server_error, schemathesis.checks.response_schema_conformance]
+EXAMPLES_PER_OPERATION = 40
 MESSAGES_PATH = "/v1/widgets/{widget_id}/messages"
 SESSIONS_PATH = "/v1/widgets/{widget_id}/sessions"
 
@@ -191,22 +189,8 @@ def aim(case: Case[Any], live: LiveApi) -> None:
             case.body["session_id"] = live.session_id
 
 
-def assert_error_envelope(response: Response) -> None:
-    """A 4xx answers `{"error": {"code": str, "message": str, ...}}`."""
-    if 400 <= response.status_code < 500:
-        body = response.json() if response.content else None
-        error = body.get("error") if isinstance(body, dict) else None
-        assert isinstance(error, dict), f"{response.status_code} without the error envelope: {response.text}"
-        assert isinstance(error.get("code"), str) and isinstance(error.get("message"), str), response.text
-
-
 @SCHEMA.parametrize()
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@bounded(EXAMPLES_PER_OPERATION)
 def test_public_routes_never_fail_on_our_side(case: Case[Any], live_api: LiveApi) -> None:
     # Given a generated request (valid or not), aimed most of the time at the live widget and session
     aim(case, live_api)
