@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from scripts.localdb import embedded_server
+from scripts.localdb import DATA_DIR, embedded_server
 from scripts.migrate import migrate
 from shared.db import Database
 from shared.errors import DatabaseUnavailableError
@@ -71,8 +71,10 @@ class FaultyPostgres:
 
 
 @pytest.fixture(scope="module")
-def faulty_postgres(tmp_path_factory: pytest.TempPathFactory) -> FaultyPostgres:
-    server = FaultyPostgres(tmp_path_factory.mktemp("faulty-postgres") / "pgdata")
+def faulty_postgres() -> FaultyPostgres:
+    # Under .data/ like the shared test server, not under pytest's temporary directories: pytest
+    # prunes and re-permissions those while other pytest sessions run, under the server's feet.
+    server = FaultyPostgres(DATA_DIR / "faulty-postgres" / str(os.getpid()) / "pgdata")
     migrate(server.url)
     return server
 

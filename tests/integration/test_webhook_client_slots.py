@@ -166,14 +166,14 @@ async def test_the_timeout_counts_once_the_call_holds_a_slot() -> None:
         user_agent="t",
         policy=LOCAL,
     )
-    async with SlowServer(delay=0.3) as slow:
-        # The second call waits ~0.3 s for the slot, then gets its reply ~0.3 s later: 0.6 s in all,
-        # more than its 0.45 s timeout, which only counts from the slot.
+    async with SlowServer(delay=1.0) as slow:
+        # The second call waits ~1 s for the slot, then gets its reply ~1 s later: 2 s in all, more
+        # than its 1.6 s timeout, which only counts from the slot (margins wide for a loaded machine).
         started = time.monotonic()
-        first = asyncio.create_task(post(client, slow.url, seconds=5))
+        first = asyncio.create_task(post(client, slow.url, seconds=10))
         await wait_for(lambda: slow.requests == 1)
-        assert await post(client, slow.url, seconds=0.45) == 200
-        assert time.monotonic() - started > 0.5
+        assert await post(client, slow.url, seconds=1.6) == 200
+        assert time.monotonic() - started > 1.7
         assert await first == 200
         # A reply slower than the timeout, with the slot free at once, times out
         with pytest.raises(WebhookTimeoutError, match=r"within 0\.1 s") as caught:
