@@ -5,8 +5,11 @@ import { Layout, NotFound, RequireAdmin, RequireSession } from "./components/Lay
 import { ClientForm } from "./pages/ClientForm";
 import { Clients } from "./pages/Clients";
 import { Dashboard } from "./pages/Dashboard";
+import { AnalyticsList, ClientAnalyticsPage, WidgetAnalyticsPage } from "./pages/analytics/lazy";
+import { Conversations, Health, Transcript, Users } from "./pages/ops-lazy";
 import { Password } from "./pages/Password";
 import { SignIn } from "./pages/SignIn";
+import { Demos, WidgetDetail } from "./pages/widget/lazy";
 import { WidgetCreate } from "./pages/WidgetCreate";
 import { Widgets } from "./pages/Widgets";
 import { SessionProvider } from "./session";
@@ -30,7 +33,16 @@ const router = createBrowserRouter(
         { path: "clients/:clientId", element: admin(<ClientForm />) },
         { path: "widgets", element: admin(<Widgets />) },
         { path: "widgets/new", element: admin(<WidgetCreate />) },
+        { path: "widgets/:widgetId", element: admin(<WidgetDetail />) },
+        { path: "demos", element: admin(<Demos />) },
         { path: "account/password", element: <Password /> },
+        { path: "health", element: admin(<Health />) },
+        { path: "widgets/:widgetId/conversations", element: admin(<Conversations />) },
+        { path: "widgets/:widgetId/conversations/:sessionId", element: admin(<Transcript />) },
+        { path: "users", element: admin(<Users />) },
+        { path: "analytics", element: <AnalyticsList /> },
+        { path: "analytics/widgets/:widgetId", element: <WidgetAnalyticsPage /> },
+        { path: "analytics/clients/:clientId", element: <ClientAnalyticsPage /> },
         { path: "*", element: <NotFound /> },
       ],
     },

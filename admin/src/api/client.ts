@@ -62,6 +62,8 @@ export interface RequestOptions {
   /** Sign-in itself: a 401 there is a wrong password, not an ended session. */
   anonymous?: boolean;
   signal?: AbortSignal;
+  /** A download (a CSV): resolve with the Response itself rather than its JSON. */
+  raw?: boolean;
 }
 
 export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
@@ -84,7 +86,7 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
     if (error instanceof DOMException && error.name === "AbortError") throw error;
     throw new ApiError(0, "network_error", "The server could not be reached. Check your connection and try again.");
   }
-  if (response.ok) return (await response.json()) as T;
+  if (response.ok) return (options.raw ? response : await response.json()) as T;
   const body = (await response.json().catch(() => null)) as {
     error?: { code?: string; message?: string; details?: FieldProblem[] };
   } | null;

@@ -21,6 +21,10 @@ export function Layout() {
           </NavLink>
           {isAdmin && <NavLink to="/clients">Clients</NavLink>}
           {isAdmin && <NavLink to="/widgets">Widgets</NavLink>}
+          {isAdmin && <NavLink to="/demos">Demos</NavLink>}
+          {isAdmin && <NavLink to="/health">Health</NavLink>}
+          {isAdmin && <NavLink to="/users">Users</NavLink>}
+          <NavLink to="/analytics">Analytics</NavLink>
           <NavLink to="/account/password">Password</NavLink>
         </nav>
         <div className="who">

@@ -1,14 +1,13 @@
-// Create a widget: the API's 422s shown at their fields; then the secret (once) and the snippet.
+// Create a widget: the API's 422s shown at their fields; then the secret (once), the webhook test and
+// the snippet, and a link to the widget's page for every other setting.
 import { useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
-import { api, ApiError, type WidgetCreated, type WidgetCreateRequest, type WidgetEmbed } from "../api/client";
+import { api, type WidgetCreated, type WidgetCreateRequest } from "../api/client";
 import { useClientChoices } from "../api/clients";
-import { CopyButton } from "../components/CopyButton";
 import { Field, SelectField } from "../components/Field";
-import { HealthBadge } from "../components/HealthBadge";
 import { PageTitle } from "../components/Layout";
 import { ErrorState, Loading } from "../components/states";
-import { formatNumber } from "../format";
+import { EmbedSnippet, FormProblems, saveErrors, SecretReveal, WebhookTestOutcome } from "./widget/parts";
 
 const DEFAULT_COLOR = "#1d4ed8";
 
@@ -23,7 +22,7 @@ export function WidgetCreate() {
   const [color, setColor] = useState(DEFAULT_COLOR);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
-  const [created, setCreated] = useState<{ widget: WidgetCreated; embed: WidgetEmbed | null } | null>(null);
+  const [created, setCreated] = useState<WidgetCreated | null>(null);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -38,26 +37,15 @@ export function WidgetCreate() {
       config: { title, welcome_message: welcome, theme: { primary_color: color } } as WidgetCreateRequest["config"],
     };
     try {
-      const widget = await api<WidgetCreated>("/v1/admin/widgets", { method: "POST", body });
-      const embed = await api<WidgetEmbed>(`/v1/admin/widgets/${widget.id}/embed`).catch(() => null);
-      setCreated({ widget, embed });
+      setCreated(await api<WidgetCreated>("/v1/admin/widgets", { method: "POST", body }));
     } catch (reason) {
-      if (reason instanceof ApiError && reason.status === 422) {
-        const fields = reason.fieldErrors();
-        setErrors(Object.keys(fields).length ? fields : { form: reason.message });
-      } else if (reason instanceof ApiError && reason.code === "widget_name_taken") {
-        setErrors({ name: reason.message });
-      } else if (reason instanceof ApiError && reason.code === "client_not_found") {
-        setErrors({ client_id: reason.message });
-      } else {
-        setErrors({ form: reason instanceof ApiError ? reason.message : "The widget could not be created." });
-      }
+      setErrors(saveErrors(reason, "The widget could not be created."));
     } finally {
       setBusy(false);
     }
   }
 
-  if (created) return <CreatedWidget widget={created.widget} embed={created.embed} />;
+  if (created) return <CreatedWidget widget={created} />;
   if (clients.loading) return <Loading what="clients" />;
   if (clients.error) return <ErrorState error={clients.error} retry={clients.reload} what="clients" />;
   const choices = clients.data?.items ?? [];
@@ -73,11 +61,7 @@ export function WidgetCreate() {
         </div>
       ) : (
         <form className="card form" onSubmit={submit} noValidate>
-          <div role="alert" className="notice-region">
-            {(errors.form || Object.keys(errors).length > 0) && (
-              <p className="notice notice--error">{errors.form ?? "Check the fields marked below."}</p>
-            )}
-          </div>
+          <FormProblems errors={errors} />
           <SelectField label="Client" required value={clientId} onChange={setClientId} error={errors.client_id}>
             <option value="">Choose a client</option>
             {choices.map((c) => (
@@ -125,46 +109,23 @@ export function WidgetCreate() {
   );
 }
 
-function CreatedWidget({ widget, embed }: { widget: WidgetCreated; embed: WidgetEmbed | null }) {
-  const test = widget.webhook_test;
+function CreatedWidget({ widget }: { widget: WidgetCreated }) {
   return (
     <section>
       <PageTitle>{`Widget ${widget.name} created`}</PageTitle>
+      <SecretReveal secret={widget.widget_secret} />
       <div className="card">
-        <h2>Widget secret</h2>
-        <p className="warning">
-          <strong>Copy it now: you will not see it again.</strong> Put it in the n8n workflow's JWT Auth credential
-          (passphrase). If it is lost, rotate the secret.
-        </p>
-        <label htmlFor="widget-secret">Secret</label>
-        <div className="copy-row">
-          <input id="widget-secret" className="mono" readOnly value={widget.widget_secret} onFocus={(e) => e.target.select()} />
-          <CopyButton text={widget.widget_secret} label="Copy secret" />
+        <h2>Webhook test</h2>
+        <div role="status">
+          <WebhookTestOutcome test={widget.webhook_test} />
         </div>
       </div>
       <div className="card">
-        <h2>Webhook test</h2>
-        <p role="status">
-          <HealthBadge status={test.ok ? "healthy" : "failing"} />{" "}
-          {test.ok
-            ? `The webhook answered in ${formatNumber(test.latency_ms)} ms.`
-            : `The webhook failed (${test.error_type ?? "error"}${test.status ? `, HTTP ${test.status}` : ""}): ${test.detail ?? "no detail"}. The widget is saved and flagged failing.`}
-        </p>
-      </div>
-      <div className="card">
         <h2>Embed snippet</h2>
-        {embed ? (
-          <>
-            <p>Paste this tag into the client's site, before the closing &lt;/body&gt; tag.</p>
-            <label htmlFor="embed-snippet">Snippet</label>
-            <textarea id="embed-snippet" className="mono" readOnly rows={3} value={embed.snippet} />
-            <CopyButton text={embed.snippet} label="Copy snippet" />
-          </>
-        ) : (
-          <p className="notice notice--error">The snippet could not be loaded. Open the widget again later.</p>
-        )}
+        <EmbedSnippet widgetId={widget.id} />
       </div>
-      <p>
+      <p className="link-row">
+        <Link to={`/widgets/${widget.id}`}>Edit every setting, with a live preview</Link>
         <Link to={`/widgets?client_id=${widget.client_id}`}>Back to the client's widgets</Link>
       </p>
     </section>
