@@ -1,6 +1,6 @@
 // The signed-in session: the access token, its expiry and its user, kept in sessionStorage (this tab,
 // until the token expires or the user signs out). Any 401 from the API ends it with a message.
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { api, configureApi, type LoginResponse, type User } from "./api/client";
 
 const STORAGE_KEY = "cwp.session";
@@ -38,6 +38,8 @@ interface SessionState {
   user: User | null;
   /** Why the user is on the sign-in page (an ended session, a sign-out). */
   notice: string | null;
+  /** Whose session ended last in this tab: only that user is sent back to the page they were on. */
+  endedUserId: string | null;
   signIn(response: LoginResponse): void;
   signOut(): void;
 }
@@ -48,8 +50,12 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [stored, setStored] = useState<Stored | null>(() => read());
   const [status, setStatus] = useState<SessionState["status"]>(() => (read() ? "checking" : "signed-out"));
   const [notice, setNotice] = useState<string | null>(null);
+  const [endedUserId, setEndedUserId] = useState<string | null>(null);
+  const current = useRef(stored);
+  current.current = stored;
 
   const end = useCallback((message: string) => {
+    setEndedUserId(current.current?.user.id ?? null);
     sessionStorage.removeItem(STORAGE_KEY);
     configureApi(null, () => {});
     setStored(null);
@@ -103,8 +109,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, [stored, end]);
 
   const value = useMemo<SessionState>(
-    () => ({ status, user: stored?.user ?? null, notice, signIn, signOut }),
-    [status, stored, notice, signIn, signOut],
+    () => ({ status, user: stored?.user ?? null, notice, endedUserId, signIn, signOut }),
+    [status, stored, notice, endedUserId, signIn, signOut],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -201,17 +202,12 @@ def test_a_client_viewer_sees_no_admin_navigation_and_admin_pages_are_not_allowe
 def test_a_bad_or_expired_stored_token_sends_to_sign_in_with_a_message(
     spa: Page, admin_api: AdminApi, clean: Platform, token: str, expires_at: datetime
 ) -> None:
-    # Given a session in sessionStorage whose token the API will not accept
+    # Given the admin's session in sessionStorage, with a token the API will not accept
     spa.goto(f"{clean.base_url}/admin/signin")
     stored = {
         "token": token,
         "expiresAt": expires_at.isoformat(),
-        "user": {
-            "id": "00000000-0000-0000-0000-000000000000",
-            "email": ADMIN_EMAIL,
-            "role": "admin",
-            "client_id": None,
-        },
+        "user": admin_api.call("GET", "/v1/auth/me"),
     }
     spa.evaluate("([key, value]) => sessionStorage.setItem(key, value)", [SESSION_KEY, json.dumps(stored)])
     # When an admin page is opened
@@ -240,6 +236,40 @@ def test_a_revoked_session_ends_at_the_next_api_call(spa: Page, admin_api: Admin
     spa.get_by_role("navigation", name="Main").get_by_role("link", name="Widgets").click()
     expect(spa.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(spa.get_by_text("Your session has ended. Please sign in again.")).to_be_visible()
+
+
+def test_after_a_sign_out_the_next_user_lands_on_their_own_home_not_the_last_users_page(
+    spa: Page, admin_api: AdminApi, clean: Platform
+) -> None:
+    # Given an admin on the users page, and a client viewer
+    client = admin_api.call("POST", "/v1/admin/clients", json={"name": "Florist Ltd"})
+    admin_api.call(
+        "POST",
+        "/v1/admin/users",
+        json={
+            "email": "owner@florist.test",
+            "role": "client",
+            "client_id": client["id"],
+            "password": VIEWER_PASSWORD,
+        },
+    )
+    sign_in(spa, clean, ADMIN_EMAIL, ADMIN_PASSWORD)
+    spa.goto(f"{clean.base_url}/admin/clients")
+    expect(spa.get_by_role("heading", level=1, name="Clients")).to_be_visible()
+    # When the admin signs out and, in the same tab, the viewer signs in
+    spa.get_by_role("button", name="Sign out").click()
+    spa.get_by_label("Email").fill("owner@florist.test")
+    spa.get_by_label("Password").fill(VIEWER_PASSWORD)
+    spa.get_by_role("button", name="Sign in").click()
+    # Then the viewer lands on its own home, not on the admin's last page ("not allowed")
+    expect(spa).to_have_url(re.compile(rf"{re.escape(clean.base_url)}/admin/?$"))
+    expect(spa.get_by_role("heading", level=1, name="Not allowed")).to_have_count(0)
+    # And the admin signing in again after the viewer signs out lands on its home too
+    spa.get_by_role("button", name="Sign out").click()
+    spa.get_by_label("Email").fill(ADMIN_EMAIL)
+    spa.get_by_label("Password").fill(ADMIN_PASSWORD)
+    spa.get_by_role("button", name="Sign in").click()
+    expect(spa).to_have_url(re.compile(rf"{re.escape(clean.base_url)}/admin/?$"))
 
 
 def test_a_user_changes_their_password(spa: Page, admin_api: AdminApi, clean: Platform) -> None:

@@ -61,7 +61,7 @@ export function PageTitle({ children, actions }: { children: string; actions?: R
 }
 
 export function RequireSession({ children }: { children: ReactNode }) {
-  const { status } = useSession();
+  const { status, endedUserId } = useSession();
   const location = useLocation();
   if (status === "checking") {
     return (
@@ -71,7 +71,7 @@ export function RequireSession({ children }: { children: ReactNode }) {
     );
   }
   if (status === "signed-out") {
-    return <Navigate to="/signin" replace state={{ from: location.pathname + location.search }} />;
+    return <Navigate to="/signin" replace state={{ from: location.pathname + location.search, userId: endedUserId }} />;
   }
   return <>{children}</>;
 }

@@ -5,7 +5,7 @@ import { Field } from "../components/Field";
 import { useSession } from "../session";
 
 export function SignIn() {
-  const { status, notice, signIn } = useSession();
+  const { status, user, notice, signIn } = useSession();
   const location = useLocation();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
@@ -17,8 +17,10 @@ export function SignIn() {
   }, []);
 
   if (status === "signed-in") {
-    const from = (location.state as { from?: string } | null)?.from;
-    return <Navigate to={from && from !== "/signin" ? from : "/"} replace />;
+    // Back to the page the user was sent here from, unless it was another user's (after a sign-out).
+    const state = location.state as { from?: string; userId?: string | null } | null;
+    const from = state?.from && (!state.userId || state.userId === user?.id) ? state.from : "/";
+    return <Navigate to={from !== "/signin" ? from : "/"} replace />;
   }
 
   async function submit(event: FormEvent) {
