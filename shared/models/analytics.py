@@ -59,6 +59,28 @@ class RollupRow:
     top_questions: list[dict[str, Any]]
     top_topics: list[dict[str, Any]]
     knowledge_gaps: list[dict[str, Any]]
+    # The day's p95 bucket, and the keys and counts of the three lists in their order (so reads merge
+    # a range's lists without decoding JSON).
+    p95_bucket: int | None
+    question_keys: list[str]
+    question_counts: list[int]
+    gap_keys: list[str]
+    gap_counts: list[int]
+    topic_names: list[str]
+    topic_counts: list[int]
+    # The lists' wordings flat (each with the 1-based place of its key) and the gaps' details.
+    question_text_keys: list[int]
+    question_texts: list[str]
+    question_text_counts: list[int]
+    gap_failed: list[int]
+    gap_low_confidence: list[int]
+    gap_thumbs_down: list[int]
+    gap_last_at: list[float]
+    gap_last_reply: list[str | None]
+    gap_last_reply_at: list[float | None]
+    gap_text_keys: list[int]
+    gap_texts: list[str]
+    gap_text_counts: list[int]
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "RollupRow":

@@ -3,15 +3,16 @@ the rollup job to write a day, and by the analytics reads for what is not rolled
 agree by construction).
 
 The computing query works on segments: (label date, [lo, hi)) windows of chat logs. The rollup
-passes one UTC day; a read passes the parts of its range no stored row covers, labelled with their
-local date. Hours index the arrays in `tz` wall-clock hours ('UTC' for stored rows).
+passes one UTC day (up to its settle margin); a read passes the parts of its range no stored row
+covers, labelled with their local date. Hours index the arrays in `tz` wall-clock hours ('UTC' for
+stored rows). The read queries below merge stored rows in SQL and return only small results.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -46,6 +47,25 @@ ROW_COLUMNS = (
     "top_questions",
     "top_topics",
     "knowledge_gaps",
+    "p95_bucket",
+    "question_keys",
+    "question_counts",
+    "gap_keys",
+    "gap_counts",
+    "topic_names",
+    "topic_counts",
+    "question_text_keys",
+    "question_texts",
+    "question_text_counts",
+    "gap_failed",
+    "gap_low_confidence",
+    "gap_thumbs_down",
+    "gap_last_at",
+    "gap_last_reply",
+    "gap_last_reply_at",
+    "gap_text_keys",
+    "gap_texts",
+    "gap_text_counts",
 )
 # Candidates kept per row, so lists merged over a range rank more than they show.
 KEEP_QUESTIONS = 50
@@ -68,7 +88,7 @@ logs AS (
     SELECT c.widget_id, s.day, s.lo, c.user_id, c.message, c.response, c.confidence, c.feedback,
            c.status, c.response_time_ms, c.topic, c.created_at,
            extract(hour FROM c.created_at AT TIME ZONE %(tz)s)::int AS hour,
-           {question} AS question,
+           c.question_key AS question,
            c.status = 'failed' AS is_failed,
            coalesce(c.status = 'answered' AND c.confidence
                     < coalesce((w.config ->> 'low_confidence_threshold')::float8, 0.5), false) AS is_low,
@@ -97,10 +117,10 @@ firsts AS (
     FROM logs l
     WHERE l.user_id IS NOT NULL
     GROUP BY l.widget_id, l.day, l.lo, l.user_id
-    HAVING NOT EXISTS (
-        SELECT 1 FROM chat_logs p
-        WHERE p.widget_id = l.widget_id AND p.user_id = l.user_id AND p.created_at < l.lo
-    )
+    -- A scalar subquery with LIMIT 1 is one index probe per session; NOT EXISTS here is planned as
+    -- an anti-join over every earlier log of the widgets.
+    HAVING (SELECT 1 FROM chat_logs p
+            WHERE p.widget_id = l.widget_id AND p.user_id = l.user_id AND p.created_at < l.lo LIMIT 1) IS NULL
 ),
 starts AS (
     SELECT widget_id, day, hour, count(*) AS conversations FROM firsts GROUP BY widget_id, day, hour
@@ -170,18 +190,37 @@ questions AS (
            to_jsonb((array_agg(jsonb_build_array(message, n) ORDER BY n DESC, message))[1:{keep_texts}]) AS texts
     FROM wordings GROUP BY widget_id, day, question
 ),
+question_ranked AS (
+    SELECT *, row_number() OVER (PARTITION BY widget_id, day ORDER BY n DESC, question)::int AS rank
+    FROM questions
+),
 question_lists AS (
     SELECT widget_id, day,
-           jsonb_agg(jsonb_build_object('key', question, 'count', n, 'texts', texts)
-                     ORDER BY n DESC, question) AS top_questions
-    FROM (SELECT *, row_number() OVER (PARTITION BY widget_id, day ORDER BY n DESC, question) AS rank
-          FROM questions) q
+           jsonb_agg(jsonb_build_object('key', question, 'count', n, 'texts', texts) ORDER BY rank)
+               AS top_questions,
+           array_agg(question ORDER BY rank) AS question_keys,
+           array_agg(n ORDER BY rank) AS question_counts
+    FROM question_ranked
     WHERE rank <= {keep_questions}
     GROUP BY widget_id, day
 ),
+-- The same wordings flat, each with the 1-based place of its question in question_keys.
+question_text_lists AS (
+    SELECT q.widget_id, q.day,
+           array_agg(q.rank ORDER BY q.rank, w.n DESC, w.message) AS question_text_keys,
+           array_agg(w.message ORDER BY q.rank, w.n DESC, w.message) AS question_texts,
+           array_agg(w.n ORDER BY q.rank, w.n DESC, w.message) AS question_text_counts
+    FROM question_ranked q
+    JOIN (SELECT *, row_number() OVER (PARTITION BY widget_id, day, question ORDER BY n DESC, message) AS t
+          FROM wordings) w USING (widget_id, day, question)
+    WHERE q.rank <= {keep_questions} AND w.t <= {keep_texts}
+    GROUP BY q.widget_id, q.day
+),
 topic_lists AS (
     SELECT widget_id, day,
-           jsonb_agg(jsonb_build_object('topic', topic, 'count', n) ORDER BY n DESC, topic) AS top_topics
+           jsonb_agg(jsonb_build_object('topic', topic, 'count', n) ORDER BY n DESC, topic) AS top_topics,
+           array_agg(topic ORDER BY n DESC, topic) AS topic_names,
+           array_agg(n ORDER BY n DESC, topic) AS topic_counts
     FROM (SELECT widget_id, day, topic, count(*)::int AS n,
                  row_number() OVER (PARTITION BY widget_id, day ORDER BY count(*) DESC, topic) AS rank
           FROM logs WHERE topic IS NOT NULL AND topic <> '' GROUP BY widget_id, day, topic) t
@@ -210,23 +249,45 @@ gap_texts AS (
            to_jsonb((array_agg(jsonb_build_array(message, n) ORDER BY n DESC, message))[1:{keep_texts}]) AS texts
     FROM gap_wordings GROUP BY widget_id, day, question
 ),
+gap_ranked AS (
+    SELECT g.*, t.texts,
+           row_number() OVER (PARTITION BY g.widget_id, g.day ORDER BY g.n DESC, g.question)::int AS rank
+    FROM gaps g JOIN gap_texts t USING (widget_id, day, question)
+),
 gap_lists AS (
     SELECT widget_id, day,
            jsonb_agg(jsonb_build_object(
                'key', question, 'count', n, 'texts', texts, 'failed', failed,
                'low_confidence', low_confidence, 'thumbs_down', thumbs_down,
                'last_at', extract(epoch FROM last_at)::float8, 'last_reply', last_reply,
-               'last_reply_at', extract(epoch FROM last_reply_at)::float8) ORDER BY n DESC, question)
-           AS knowledge_gaps
-    FROM (SELECT g.*, t.texts,
-                 row_number() OVER (PARTITION BY g.widget_id, g.day ORDER BY g.n DESC, g.question) AS rank
-          FROM gaps g JOIN gap_texts t USING (widget_id, day, question)) ranked
+               'last_reply_at', extract(epoch FROM last_reply_at)::float8) ORDER BY rank)
+           AS knowledge_gaps,
+           array_agg(question ORDER BY rank) AS gap_keys,
+           array_agg(n ORDER BY rank) AS gap_counts,
+           array_agg(failed ORDER BY rank) AS gap_failed,
+           array_agg(low_confidence ORDER BY rank) AS gap_low_confidence,
+           array_agg(thumbs_down ORDER BY rank) AS gap_thumbs_down,
+           array_agg(extract(epoch FROM last_at)::float8 ORDER BY rank) AS gap_last_at,
+           array_agg(last_reply ORDER BY rank) AS gap_last_reply,
+           array_agg(extract(epoch FROM last_reply_at)::float8 ORDER BY rank) AS gap_last_reply_at
+    FROM gap_ranked
     WHERE rank <= {keep_questions}
     GROUP BY widget_id, day
+),
+gap_text_lists AS (
+    SELECT g.widget_id, g.day,
+           array_agg(g.rank ORDER BY g.rank, w.n DESC, w.message) AS gap_text_keys,
+           array_agg(w.message ORDER BY g.rank, w.n DESC, w.message) AS gap_texts,
+           array_agg(w.n ORDER BY g.rank, w.n DESC, w.message) AS gap_text_counts
+    FROM gap_ranked g
+    JOIN (SELECT *, row_number() OVER (PARTITION BY widget_id, day, question ORDER BY n DESC, message) AS t
+          FROM gap_wordings) w USING (widget_id, day, question)
+    WHERE g.rank <= {keep_questions} AND w.t <= {keep_texts}
+    GROUP BY g.widget_id, g.day
 )
 SELECT a.widget_id, a.day AS date, a.num_messages, a.num_chats, a.num_conversations, a.num_failed,
        a.avg_confidence, a.positive_feedback, a.negative_feedback, a.avg_response_time_ms,
-       hg.p95 AS p95_response_time_ms,
+       hg.p95 AS p95_response_time_ms, analytics_p95_bucket(hg.buckets, hg.counts) AS p95_bucket,
        a.hour_messages, a.hour_chats, a.hour_failed, a.hour_conversations, a.hour_confidence_sum,
        a.hour_confidence_count, a.hour_positive, a.hour_negative, a.hour_response_sum,
        a.hour_response_count,
@@ -235,12 +296,26 @@ SELECT a.widget_id, a.day AS date, a.num_messages, a.num_chats, a.num_conversati
        coalesce(hg.key_counts, '{{}}') AS response_hour_bucket_counts,
        coalesce(ql.top_questions, '[]'::jsonb) AS top_questions,
        coalesce(tl.top_topics, '[]'::jsonb) AS top_topics,
-       coalesce(gl.knowledge_gaps, '[]'::jsonb) AS knowledge_gaps
+       coalesce(gl.knowledge_gaps, '[]'::jsonb) AS knowledge_gaps,
+       coalesce(ql.question_keys, '{{}}') AS question_keys, coalesce(ql.question_counts, '{{}}') AS question_counts,
+       coalesce(gl.gap_keys, '{{}}') AS gap_keys, coalesce(gl.gap_counts, '{{}}') AS gap_counts,
+       coalesce(tl.topic_names, '{{}}') AS topic_names, coalesce(tl.topic_counts, '{{}}') AS topic_counts,
+       coalesce(qt.question_text_keys, '{{}}') AS question_text_keys,
+       coalesce(qt.question_texts, '{{}}') AS question_texts,
+       coalesce(qt.question_text_counts, '{{}}') AS question_text_counts,
+       coalesce(gl.gap_failed, '{{}}') AS gap_failed, coalesce(gl.gap_low_confidence, '{{}}') AS gap_low_confidence,
+       coalesce(gl.gap_thumbs_down, '{{}}') AS gap_thumbs_down, coalesce(gl.gap_last_at, '{{}}') AS gap_last_at,
+       coalesce(gl.gap_last_reply, '{{}}') AS gap_last_reply,
+       coalesce(gl.gap_last_reply_at, '{{}}') AS gap_last_reply_at,
+       coalesce(gt.gap_text_keys, '{{}}') AS gap_text_keys, coalesce(gt.gap_texts, '{{}}') AS gap_texts,
+       coalesce(gt.gap_text_counts, '{{}}') AS gap_text_counts
 FROM arrays a
 LEFT JOIN histograms hg USING (widget_id, day)
 LEFT JOIN question_lists ql USING (widget_id, day)
 LEFT JOIN topic_lists tl USING (widget_id, day)
 LEFT JOIN gap_lists gl USING (widget_id, day)
+LEFT JOIN question_text_lists qt USING (widget_id, day)
+LEFT JOIN gap_text_lists gt USING (widget_id, day)
 """
 
 _UPSERT = """
@@ -257,13 +332,15 @@ written AS (
         hour_messages, hour_chats, hour_failed, hour_conversations, hour_confidence_sum,
         hour_confidence_count, hour_positive, hour_negative, hour_response_sum, hour_response_count,
         response_buckets, response_bucket_counts, response_hour_buckets, response_hour_bucket_counts,
-        top_questions, top_topics, knowledge_gaps, most_common_questions)
+        top_questions, top_topics, knowledge_gaps, p95_bucket, question_keys, question_counts, gap_keys,
+        gap_counts, topic_names, topic_counts, question_text_keys, question_texts, question_text_counts, gap_failed, gap_low_confidence, gap_thumbs_down, gap_last_at, gap_last_reply, gap_last_reply_at, gap_text_keys, gap_texts, gap_text_counts, most_common_questions)
     SELECT widget_id, date, num_messages, num_chats, num_conversations, num_failed, avg_confidence,
            positive_feedback, negative_feedback, avg_response_time_ms, p95_response_time_ms,
            hour_messages, hour_chats, hour_failed, hour_conversations, hour_confidence_sum,
            hour_confidence_count, hour_positive, hour_negative, hour_response_sum, hour_response_count,
            response_buckets, response_bucket_counts, response_hour_buckets, response_hour_bucket_counts,
-           top_questions, top_topics, knowledge_gaps,
+           top_questions, top_topics, knowledge_gaps, p95_bucket, question_keys, question_counts, gap_keys,
+           gap_counts, topic_names, topic_counts, question_text_keys, question_texts, question_text_counts, gap_failed, gap_low_confidence, gap_thumbs_down, gap_last_at, gap_last_reply, gap_last_reply_at, gap_text_keys, gap_texts, gap_text_counts,
            (SELECT coalesce(jsonb_agg(jsonb_build_object('question', q -> 'texts' -> 0 ->> 0, 'count', (q ->> 'count')::int)
                                       ORDER BY i), '[]'::jsonb)
             FROM jsonb_array_elements(top_questions) WITH ORDINALITY AS e(q, i) WHERE i <= 10)
@@ -287,20 +364,219 @@ written AS (
         response_hour_buckets = EXCLUDED.response_hour_buckets,
         response_hour_bucket_counts = EXCLUDED.response_hour_bucket_counts,
         top_questions = EXCLUDED.top_questions, top_topics = EXCLUDED.top_topics,
-        knowledge_gaps = EXCLUDED.knowledge_gaps, most_common_questions = EXCLUDED.most_common_questions
+        knowledge_gaps = EXCLUDED.knowledge_gaps, most_common_questions = EXCLUDED.most_common_questions,
+        p95_bucket = EXCLUDED.p95_bucket, question_keys = EXCLUDED.question_keys,
+        question_counts = EXCLUDED.question_counts, gap_keys = EXCLUDED.gap_keys,
+        gap_counts = EXCLUDED.gap_counts, topic_names = EXCLUDED.topic_names,
+        topic_counts = EXCLUDED.topic_counts, question_text_keys = EXCLUDED.question_text_keys, question_texts = EXCLUDED.question_texts, question_text_counts = EXCLUDED.question_text_counts, gap_failed = EXCLUDED.gap_failed, gap_low_confidence = EXCLUDED.gap_low_confidence, gap_thumbs_down = EXCLUDED.gap_thumbs_down, gap_last_at = EXCLUDED.gap_last_at, gap_last_reply = EXCLUDED.gap_last_reply, gap_last_reply_at = EXCLUDED.gap_last_reply_at, gap_text_keys = EXCLUDED.gap_text_keys, gap_texts = EXCLUDED.gap_texts, gap_text_counts = EXCLUDED.gap_text_counts,
+        -- set again from the day before by the rollup's next statement
+        cumulative_buckets = '{{}}', cumulative_counts = '{{}}'
     RETURNING widget_id
 )
 SELECT (SELECT count(*) FROM written) AS written, (SELECT count(*) FROM stale) AS deleted
 """
 
 
-def _compute_sql(question_sql: str) -> str:
+# The widgets' response-time histograms over every stored day up to and including `day`: the day's
+# own plus the latest earlier row's running total.
+_CUMULATIVE_DAY = """
+UPDATE analytics a SET cumulative_buckets = m.buckets, cumulative_counts = m.counts
+FROM (
+    SELECT d.widget_id, array_agg(x.b ORDER BY x.b) AS buckets, array_agg(x.n ORDER BY x.b) AS counts
+    FROM analytics d
+    CROSS JOIN LATERAL (
+        SELECT b, sum(n)::bigint AS n FROM (
+            SELECT u.b, u.n::bigint AS n FROM unnest(d.response_buckets, d.response_bucket_counts) AS u(b, n)
+            UNION ALL
+            SELECT u.b, u.n
+            FROM (SELECT p.cumulative_buckets, p.cumulative_counts FROM analytics p
+                  WHERE p.widget_id = d.widget_id AND p.date < d.date ORDER BY p.date DESC LIMIT 1) prev,
+                 unnest(prev.cumulative_buckets, prev.cumulative_counts) AS u(b, n)
+        ) parts GROUP BY b HAVING sum(n) <> 0
+    ) x
+    WHERE d.date = %(day)s
+    GROUP BY d.widget_id
+) m
+WHERE a.widget_id = m.widget_id AND a.date = %(day)s
+"""
+
+# Later rows' running totals, moved by how much the day's histograms changed (`old_*`: before).
+_CUMULATIVE_LATER = """
+WITH delta AS (
+    SELECT w, b, sum(n)::bigint AS n FROM (
+        SELECT o.w, o.b, -o.n AS n
+        FROM unnest(%(old_w)s::uuid[], %(old_b)s::int[], %(old_n)s::bigint[]) AS o(w, b, n)
+        UNION ALL
+        SELECT d.widget_id, u.b, u.n::bigint
+        FROM analytics d, unnest(d.response_buckets, d.response_bucket_counts) AS u(b, n)
+        WHERE d.date = %(day)s
+    ) parts GROUP BY w, b HAVING sum(n) <> 0
+),
+merged AS (
+    SELECT a.id,
+           coalesce(array_agg(s.b ORDER BY s.b) FILTER (WHERE s.b IS NOT NULL), '{}') AS buckets,
+           coalesce(array_agg(s.n ORDER BY s.b) FILTER (WHERE s.b IS NOT NULL), '{}') AS counts
+    FROM analytics a
+    LEFT JOIN LATERAL (
+        SELECT b, sum(n)::bigint AS n FROM (
+            SELECT u.b, u.n FROM unnest(a.cumulative_buckets, a.cumulative_counts) AS u(b, n)
+            UNION ALL
+            SELECT delta.b, delta.n FROM delta WHERE delta.w = a.widget_id
+        ) parts GROUP BY b HAVING sum(n) <> 0
+    ) s ON true
+    WHERE a.date > %(day)s AND a.widget_id IN (SELECT w FROM delta)
+    GROUP BY a.id
+)
+UPDATE analytics a SET cumulative_buckets = m.buckets, cumulative_counts = m.counts
+FROM merged m WHERE a.id = m.id
+"""
+
+# Per local day (weekday and hour NULL) and per weekday x local hour (day NULL): the stored UTC
+# hours of these rows, moved into `tz` wall-clock time.
+_STORED_COUNTERS = """
+WITH cells AS (
+    SELECT r.widget_id, r.p95_bucket, u.*,
+           CASE WHEN %(tz)s = 'UTC' THEN r.date + (u.n - 1) * interval '1 hour'
+                ELSE ((r.date + (u.n - 1) * interval '1 hour') AT TIME ZONE 'UTC') AT TIME ZONE %(tz)s END AS local
+    FROM analytics r
+    CROSS JOIN LATERAL unnest(r.hour_messages, r.hour_chats, r.hour_failed, r.hour_conversations,
+                              r.hour_confidence_sum, r.hour_confidence_count, r.hour_positive,
+                              r.hour_negative, r.hour_response_sum, r.hour_response_count)
+        WITH ORDINALITY AS u(messages, chats, failed, conversations, confidence_sum, confidence_count,
+                             positive, negative, response_sum, response_count, n)
+    WHERE r.widget_id = ANY(%(ids)s::uuid[]) AND r.date = ANY(%(days)s::date[])
+)
+SELECT widget_id, local::date AS day, NULL::int AS weekday, NULL::int AS hour,
+       sum(messages)::int AS messages, sum(chats)::int AS chats, sum(failed)::int AS failed,
+       sum(conversations)::int AS conversations, sum(confidence_sum::numeric)::float8 AS confidence_sum,
+       sum(confidence_count)::int AS confidence_count, sum(positive)::int AS positive,
+       sum(negative)::int AS negative, sum(response_sum)::bigint AS response_sum,
+       sum(response_count)::int AS response_count, min(p95_bucket) AS p95_bucket
+FROM cells GROUP BY widget_id, local::date
+UNION ALL
+SELECT widget_id, NULL, date_part('isodow', local)::int - 1, date_part('hour', local)::int,
+       sum(messages)::int, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL
+FROM cells GROUP BY widget_id, date_part('isodow', local), date_part('hour', local)
+HAVING sum(messages) > 0
+"""
+
+# Per local day in `local_days`: the p95 bucket of the stored hours (`mixed` days: their histogram
+# instead, for the live part to join).
+_STORED_HISTOGRAMS = """
+SELECT widget_id, day,
+       CASE WHEN day <> ALL(%(mixed)s::date[])
+            THEN analytics_p95_bucket(array_agg(bucket ORDER BY bucket), array_agg(n ORDER BY bucket)) END
+           AS p95_bucket,
+       CASE WHEN day = ANY(%(mixed)s::date[]) THEN array_agg(bucket ORDER BY bucket) END AS buckets,
+       CASE WHEN day = ANY(%(mixed)s::date[]) THEN array_agg(n ORDER BY bucket) END AS counts
+FROM (
+    SELECT r.widget_id,
+           (((r.date + (u.k / 10000) * interval '1 hour') AT TIME ZONE 'UTC') AT TIME ZONE %(tz)s)::date AS day,
+           u.k %% 10000 AS bucket, sum(u.c)::int AS n
+    FROM analytics r
+    CROSS JOIN LATERAL unnest(r.response_hour_buckets, r.response_hour_bucket_counts) AS u(k, c)
+    WHERE r.widget_id = ANY(%(ids)s::uuid[]) AND r.date = ANY(%(days)s::date[])
+    GROUP BY 1, 2, 3
+) h
+WHERE day = ANY(%(local_days)s::date[])
+GROUP BY widget_id, day
+"""
+
+# Each widget's histogram over the stored days `days` (first..last, those between not in `days`
+# left out): the running total at `last` less the one before `first`.
+_RANGE_HISTOGRAMS = """
+SELECT w.id AS widget_id, array_agg(s.b ORDER BY s.b) AS buckets, array_agg(s.n ORDER BY s.b) AS counts
+FROM unnest(%(ids)s::uuid[]) AS w(id)
+CROSS JOIN LATERAL (
+    SELECT b, sum(n)::bigint AS n FROM (
+        SELECT u.b, u.n
+        FROM (SELECT cumulative_buckets, cumulative_counts FROM analytics
+              WHERE widget_id = w.id AND date <= %(last)s ORDER BY date DESC LIMIT 1) hi,
+             unnest(hi.cumulative_buckets, hi.cumulative_counts) AS u(b, n)
+        UNION ALL
+        SELECT u.b, -u.n
+        FROM (SELECT cumulative_buckets, cumulative_counts FROM analytics
+              WHERE widget_id = w.id AND date < %(first)s ORDER BY date DESC LIMIT 1) lo,
+             unnest(lo.cumulative_buckets, lo.cumulative_counts) AS u(b, n)
+        UNION ALL
+        SELECT u.b, -u.n::bigint
+        FROM analytics x, unnest(x.response_buckets, x.response_bucket_counts) AS u(b, n)
+        WHERE x.widget_id = w.id AND x.date BETWEEN %(first)s AND %(last)s AND x.date <> ALL(%(days)s::date[])
+    ) parts GROUP BY b HAVING sum(n) <> 0
+) s
+GROUP BY w.id
+"""
+
+# A widget's merged question, gap and topic counts over stored days: every key that, with at most
+# `*_slack` more from live rows, could still reach the first `*_top` (ties included).
+_LIST_CANDIDATES = """
+WITH rows AS (
+    SELECT question_keys, question_counts, gap_keys, gap_counts, topic_names, topic_counts
+    FROM analytics WHERE widget_id = %(id)s AND date = ANY(%(days)s::date[])
+),
+merged AS (
+    SELECT 'question' AS kind, u.key, sum(u.n)::int AS n
+    FROM rows, unnest(rows.question_keys, rows.question_counts) AS u(key, n) GROUP BY u.key
+    UNION ALL
+    SELECT 'gap', u.key, sum(u.n)::int FROM rows, unnest(rows.gap_keys, rows.gap_counts) AS u(key, n)
+    GROUP BY u.key
+    UNION ALL
+    SELECT 'topic', u.key, sum(u.n)::int FROM rows, unnest(rows.topic_names, rows.topic_counts) AS u(key, n)
+    GROUP BY u.key
+),
+ranked AS (
+    SELECT kind, key, n, row_number() OVER (PARTITION BY kind ORDER BY n DESC) AS rank FROM merged
+),
+bars AS (
+    SELECT k.kind, coalesce(max(r.n) FILTER (WHERE r.rank = k.top), 0) - k.slack AS bar
+    FROM (VALUES ('question', %(question_top)s::int, %(question_slack)s::int),
+                 ('gap', %(gap_top)s::int, %(gap_slack)s::int),
+                 ('topic', %(topic_top)s::int, %(topic_slack)s::int)) AS k(kind, top, slack)
+    LEFT JOIN ranked r ON r.kind = k.kind
+    GROUP BY k.kind, k.slack
+)
+SELECT m.kind, m.key, m.n FROM merged m JOIN bars b USING (kind) WHERE m.n >= b.bar
+"""
+
+# The wordings (with counts) of these questions and gaps over stored days: one pass over each
+# row's flat arrays (a list value read once per key would be decompressed once per key).
+_LIST_TEXTS = """
+SELECT x.kind, x.key, x.text, sum(x.n)::int AS n
+FROM analytics r
+CROSS JOIN LATERAL (
+    SELECT 'question' AS kind, k.key, u.text, u.n
+    FROM unnest(r.question_keys) WITH ORDINALITY AS k(key, i)
+    JOIN unnest(r.question_text_keys, r.question_texts, r.question_text_counts) AS u(i, text, n) USING (i)
+    WHERE k.key = ANY(%(questions)s::text[])
+    UNION ALL
+    SELECT 'gap', k.key, u.text, u.n
+    FROM unnest(r.gap_keys) WITH ORDINALITY AS k(key, i)
+    JOIN unnest(r.gap_text_keys, r.gap_texts, r.gap_text_counts) AS u(i, text, n) USING (i)
+    WHERE k.key = ANY(%(gaps)s::text[])
+) x
+WHERE r.widget_id = %(id)s AND r.date = ANY(%(days)s::date[])
+GROUP BY x.kind, x.key, x.text
+"""
+
+# The reasons, last time asked and latest answered reply of these gaps over stored days.
+_GAP_DETAILS = """
+SELECT g.key, sum(g.failed)::int AS failed, sum(g.low_confidence)::int AS low_confidence,
+       sum(g.thumbs_down)::int AS thumbs_down, max(g.last_at) AS last_at,
+       (array_agg(g.last_reply ORDER BY g.last_reply_at DESC) FILTER (WHERE g.last_reply_at IS NOT NULL))[1]
+           AS last_reply,
+       max(g.last_reply_at) AS last_reply_at
+FROM analytics r
+CROSS JOIN LATERAL unnest(r.gap_keys, r.gap_failed, r.gap_low_confidence, r.gap_thumbs_down, r.gap_last_at,
+                          r.gap_last_reply, r.gap_last_reply_at)
+    AS g(key, failed, low_confidence, thumbs_down, last_at, last_reply, last_reply_at)
+WHERE r.widget_id = %(id)s AND r.date = ANY(%(days)s::date[]) AND g.key = ANY(%(gaps)s::text[])
+GROUP BY g.key
+"""
+
+
+def _compute_sql() -> str:
     return _COMPUTE.format(
-        question=question_sql.format(column="c.message"),
-        bucket=_BUCKET,
-        keep_questions=KEEP_QUESTIONS,
-        keep_topics=KEEP_TOPICS,
-        keep_texts=KEEP_TEXTS,
+        bucket=_BUCKET, keep_questions=KEEP_QUESTIONS, keep_topics=KEEP_TOPICS, keep_texts=KEEP_TEXTS
     )
 
 
@@ -313,22 +589,15 @@ def _segment_params(segments: Sequence[Segment]) -> dict[str, Any]:
 
 
 async def compute_rows(
-    conn: Conn,
-    *,
-    segments: Sequence[Segment],
-    tz: str,
-    widget_ids: Sequence[UUID] | None,
-    question_sql: str,
-    question_params: Mapping[str, object],
+    conn: Conn, *, segments: Sequence[Segment], tz: str, widget_ids: Sequence[UUID] | None
 ) -> list[RollupRow]:
     """Rows computed live from chat logs, one per widget and segment label that has messages, with
     hours in `tz` wall-clock time (the rollup's own query, without writing)."""
     if not segments:
         return []
     cur = await conn.execute(
-        _compute_sql(question_sql),  # built from constants only
+        _compute_sql(),  # built from constants only
         {
-            **question_params,
             **_segment_params(segments),
             "tz": tz,
             "widget_ids": list(widget_ids) if widget_ids is not None else None,
@@ -337,58 +606,158 @@ async def compute_rows(
     return [RollupRow.from_row(row) for row in await cur.fetchall()]
 
 
+async def any_logs(conn: Conn, *, segments: Sequence[Segment], widget_ids: Sequence[UUID]) -> bool:
+    """Whether any of these widgets has a chat log in any of the segments (one index probe each)."""
+    if not segments or not widget_ids:
+        return False
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM unnest(%(seg_los)s::timestamptz[], %(seg_his)s::timestamptz[]) AS s(lo, hi) "
+        "JOIN chat_logs c ON c.widget_id = ANY(%(ids)s::uuid[]) AND c.created_at >= s.lo AND c.created_at < s.hi)",
+        {**_segment_params(segments), "ids": list(widget_ids)},
+    )
+    row = await cur.fetchone()
+    return bool(row and row["exists"])
+
+
+async def _day_histograms(conn: Conn, day: date) -> dict[str, list[Any]]:
+    cur = await conn.execute(
+        "SELECT coalesce(array_agg(d.widget_id), '{}') AS w, coalesce(array_agg(u.b), '{}') AS b, "
+        "coalesce(array_agg(u.n), '{}') AS n "
+        "FROM analytics d, unnest(d.response_buckets, d.response_bucket_counts) AS u(b, n) WHERE d.date = %(day)s",
+        {"day": day},
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return {"old_w": row["w"], "old_b": row["b"], "old_n": row["n"]}
+
+
 async def upsert_day(
-    conn: Conn,
-    *,
-    day: date,
-    lo: datetime,
-    hi: datetime,
-    question_sql: str,
-    question_params: Mapping[str, object],
+    conn: Conn, *, day: date, lo: datetime, hi: datetime, settle_margin: timedelta
 ) -> tuple[int, int]:
-    """Roll up one UTC day for every widget in one statement (rows written, stale rows deleted),
-    and record when. Runs of the same day, even at once, queue on a lock and give the same rows."""
+    """Roll up one UTC day for every widget (rows written, stale rows deleted) over [lo, the earlier
+    of hi and `settle_margin` before now), keep the widgets' running response-time histograms, and
+    record how far the day is covered. Rollups queue on one lock (the running totals chain the
+    days), and runs of the same day give the same rows."""
     async with conn.transaction():
-        await conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('analytics_rollup'), %(n)s)", {"n": day.toordinal()}
-        )
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('analytics_rollup'), 0)")
         cur = await conn.execute(
-            _UPSERT.format(compute=_compute_sql(question_sql)),
+            "SELECT least(%(hi)s::timestamptz, greatest(%(lo)s::timestamptz, now() - %(margin)s::interval)) AS cut, "
+            "EXISTS (SELECT 1 FROM analytics WHERE date > %(day)s) AS later",
+            {"lo": lo, "hi": hi, "margin": settle_margin, "day": day},
+        )
+        window = await cur.fetchone()
+        assert window is not None
+        old = await _day_histograms(conn, day) if window["later"] else None
+        cur = await conn.execute(
+            _UPSERT.format(compute=_compute_sql()),
             {
-                **question_params,
-                **_segment_params([Segment(day, lo, hi)]),
+                **_segment_params([Segment(day, lo, window["cut"])]),
                 "tz": "UTC",
                 "widget_ids": None,
                 "day": day,
             },
         )
         counts = await cur.fetchone()
+        await conn.execute(_CUMULATIVE_DAY, {"day": day})
+        if old is not None:
+            await conn.execute(_CUMULATIVE_LATER, {**old, "day": day})
         await conn.execute(
-            "INSERT INTO analytics_rollup_days (date, rolled_up_at) VALUES (%(day)s, now()) "
-            "ON CONFLICT (date) DO UPDATE SET rolled_up_at = EXCLUDED.rolled_up_at",
-            {"day": day},
+            "INSERT INTO analytics_rollup_days (date, rolled_up_at, covered_until) "
+            "VALUES (%(day)s, now(), %(cut)s) ON CONFLICT (date) DO UPDATE "
+            "SET rolled_up_at = EXCLUDED.rolled_up_at, covered_until = EXCLUDED.covered_until",
+            {"day": day, "cut": window["cut"]},
         )
     assert counts is not None
     return int(counts["written"]), int(counts["deleted"])
 
 
-async def list_rows(conn: Conn, *, widget_ids: Sequence[UUID], first: date, last: date) -> list[RollupRow]:
-    """Stored rows of these widgets from `first` to `last` (UTC days) inclusive."""
+async def covered_days(conn: Conn, *, first: date, last: date) -> dict[date, datetime]:
+    """How far each UTC day from `first` to `last` is covered by stored rows (`[day, covered_until)`;
+    days never rolled up are absent)."""
     cur = await conn.execute(
-        f"SELECT {', '.join(ROW_COLUMNS)} FROM analytics "
-        "WHERE widget_id = ANY(%(ids)s::uuid[]) AND date BETWEEN %(first)s AND %(last)s",
-        {"ids": list(widget_ids), "first": first, "last": last},
-    )
-    return [RollupRow.from_row(row) for row in await cur.fetchall()]
-
-
-async def rolled_up_days(conn: Conn, *, first: date, last: date) -> dict[date, datetime]:
-    """When each UTC day from `first` to `last` was last rolled up (days never rolled up are absent)."""
-    cur = await conn.execute(
-        "SELECT date, rolled_up_at FROM analytics_rollup_days WHERE date BETWEEN %(first)s AND %(last)s",
+        "SELECT date, covered_until FROM analytics_rollup_days "
+        "WHERE date BETWEEN %(first)s AND %(last)s AND covered_until IS NOT NULL",
         {"first": first, "last": last},
     )
-    return {row["date"]: row["rolled_up_at"] for row in await cur.fetchall()}
+    return {row["date"]: row["covered_until"] for row in await cur.fetchall()}
+
+
+async def stored_counters(
+    conn: Conn, *, widget_ids: Sequence[UUID], days: Sequence[date], tz: str
+) -> list[dict[str, Any]]:
+    """The stored days' counters per widget and local day in `tz` (`weekday` and `hour` None), and
+    their messages per weekday (Monday 0) and local hour (`day` None)."""
+    cur = await conn.execute(_STORED_COUNTERS, {"ids": list(widget_ids), "days": list(days), "tz": tz})
+    return await cur.fetchall()
+
+
+async def stored_histograms(
+    conn: Conn,
+    *,
+    widget_ids: Sequence[UUID],
+    days: Sequence[date],
+    tz: str,
+    local_days: Sequence[date],
+    mixed: Sequence[date],
+) -> list[dict[str, Any]]:
+    """Per widget and local day in `local_days`: the p95 bucket of the stored hours of `days`, or
+    (for the `mixed` local days) their histogram."""
+    cur = await conn.execute(
+        _STORED_HISTOGRAMS,
+        {
+            "ids": list(widget_ids),
+            "days": list(days),
+            "tz": tz,
+            "local_days": list(local_days),
+            "mixed": list(mixed),
+        },
+    )
+    return await cur.fetchall()
+
+
+async def range_histograms(
+    conn: Conn, *, widget_ids: Sequence[UUID], days: Sequence[date]
+) -> dict[UUID, tuple[list[int], list[int]]]:
+    """Each widget's response-time histogram (buckets, counts) over the stored days `days`."""
+    cur = await conn.execute(
+        _RANGE_HISTOGRAMS,
+        {"ids": list(widget_ids), "days": list(days), "first": min(days), "last": max(days)},
+    )
+    return {row["widget_id"]: (row["buckets"], row["counts"]) for row in await cur.fetchall()}
+
+
+async def list_candidates(
+    conn: Conn, *, widget_id: UUID, days: Sequence[date], tops: Mapping[str, int], slacks: Mapping[str, int]
+) -> list[dict[str, Any]]:
+    """(kind, key, count) merged over stored days for kinds 'question', 'gap', 'topic': every key
+    that could be among the first `tops[kind]` once at most `slacks[kind]` more is added."""
+    params: dict[str, Any] = {"id": widget_id, "days": list(days)}
+    for kind in ("question", "gap", "topic"):
+        params[f"{kind}_top"], params[f"{kind}_slack"] = tops[kind], slacks[kind]
+    cur = await conn.execute(_LIST_CANDIDATES, params)
+    return await cur.fetchall()
+
+
+async def list_texts(
+    conn: Conn, *, widget_id: UUID, days: Sequence[date], questions: Sequence[str], gaps: Sequence[str]
+) -> list[dict[str, Any]]:
+    """(kind, key, text, count): the wordings of these questions and gaps over stored days."""
+    if not questions and not gaps:
+        return []
+    cur = await conn.execute(
+        _LIST_TEXTS, {"id": widget_id, "days": list(days), "questions": list(questions), "gaps": list(gaps)}
+    )
+    return await cur.fetchall()
+
+
+async def gap_details(
+    conn: Conn, *, widget_id: UUID, days: Sequence[date], gaps: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Per gap: reasons, last asked (epoch seconds) and latest answered reply over stored days."""
+    if not gaps:
+        return []
+    cur = await conn.execute(_GAP_DETAILS, {"id": widget_id, "days": list(days), "gaps": list(gaps)})
+    return await cur.fetchall()
 
 
 async def get_widget_ref(conn: Conn, *, widget_id: UUID) -> WidgetRef | None:

@@ -1,16 +1,20 @@
 """The analytics reads (README "Analytics"): a range in a time zone, composed from the stored daily
-rollups plus rows computed live (by the rollup's own query) for whatever no settled stored row
-covers, inside one read-only transaction.
+rollups plus rows computed live (by the rollup's own query) for whatever no stored row covers,
+inside one read-only transaction. What a read costs depends on the range, not on how many logs
+there are: stored days are merged in SQL and only small results come back.
 
 - A stored row is a UTC day with 24 per-hour cells of additive counters; a whole-hour time zone
-  composes them exactly into local days and the weekday x hour grid. Zones with other offsets
+  moves them exactly into local days and the weekday x hour grid. Zones with other offsets
   (Asia/Kolkata) read the whole range live.
-- A UTC day is read from storage only when it lies entirely inside the range and was rolled up at
-  least `SETTLE_MARGIN` after it ended (`analytics_rollup_days`); anything else (today, a day the
-  job missed, the partial UTC days at the edges of a shifted range) is computed live over exactly
-  that window.
+- A UTC day lying entirely inside the range is read from storage for [day, covered_until)
+  (`analytics_rollup_days`: up to `rollup.SETTLE_MARGIN` before its last rollup, the whole day once
+  settled); the rest of it, a day the job missed and the partial UTC days at the edges of a shifted
+  range are computed live over exactly that window.
 - p95 is the nearest-rank percentile of the merged response-time histograms of the range (exact
-  below 1 s, buckets 1 % wide above), never an average of daily figures.
+  below 1 s, buckets 1 % wide above), never an average of daily figures: the stored days' histogram
+  is the difference of two running totals, plus the live rows'.
+- Lists merge the stored days' candidates in SQL, asking only for the keys that can still rank once
+  the live rows' counts are added, then for the wordings and details of those that rank.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import io
 import math
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate
@@ -48,12 +52,9 @@ from shared.models.analytics_api import (
     WidgetTotals,
 )
 from shared.repositories import analytics
-from shared.services import questions
 
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
-# A day is read from storage once rolled up this long after it ended (late writes of slow exchanges).
-SETTLE_MARGIN = timedelta(minutes=5)
 TOP_QUESTIONS = 10
 TOP_TOPICS = 10
 TOP_GAPS = 20
@@ -143,8 +144,10 @@ class _Sums:
     response_sum: int = 0
     response_count: int = 0
     histogram: dict[int, int] = field(default_factory=dict)
+    # A stored day's p95 bucket, read instead of its histogram (which is then left empty).
+    p95_bucket: int | None = None
 
-    def add(self, other: _Sums) -> None:
+    def add_counters(self, other: _Sums) -> None:
         self.messages += other.messages
         self.chats += other.chats
         self.failed += other.failed
@@ -155,9 +158,10 @@ class _Sums:
         self.negative += other.negative
         self.response_sum += other.response_sum
         self.response_count += other.response_count
-        histogram = self.histogram
-        for bucket, count in other.histogram.items():
-            histogram[bucket] = histogram.get(bucket, 0) + count
+
+    def add(self, other: _Sums) -> None:
+        self.add_counters(other)
+        _merge(self.histogram, other.histogram.items())
 
     def metrics(self) -> Metrics:
         return Metrics(**self._fields())
@@ -166,6 +170,10 @@ class _Sums:
         return DailyMetrics(date=day, **self._fields())
 
     def _fields(self) -> dict[str, Any]:
+        if self.histogram or self.p95_bucket is None:
+            p95_ms = p95(self.histogram)
+        else:
+            p95_ms = bucket_value(self.p95_bucket)
         return {
             "chats": self.chats,
             "conversations": self.conversations,
@@ -178,52 +186,104 @@ class _Sums:
             "avg_response_time_ms": (
                 round(self.response_sum / self.response_count, 1) if self.response_count else None
             ),
-            "p95_response_time_ms": p95(self.histogram),
+            "p95_response_time_ms": p95_ms,
         }
+
+
+def _merge(histogram: dict[int, int], pairs: Iterable[tuple[int, int]]) -> None:
+    for bucket, count in pairs:
+        histogram[bucket] = histogram.get(bucket, 0) + count
+
+
+_KINDS = ("question", "gap", "topic")
+_TOPS = {"question": TOP_QUESTIONS, "gap": TOP_GAPS, "topic": TOP_TOPICS}
 
 
 @dataclass
 class _Lists:
-    """Top questions, topics and knowledge gaps merged over rows."""
+    """Top questions, topics and knowledge gaps merged over rows: the live rows' whole lists, and the
+    stored days' counts of the keys that can still rank, then the details of those that do."""
 
     questions: dict[str, list[Any]] = field(default_factory=dict)  # key -> [count, {wording: count}]
     topics: dict[str, int] = field(default_factory=dict)
     gaps: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    def _gap(self, key: str) -> dict[str, Any]:
+        gap = self.gaps.get(key)
+        if gap is None:
+            gap = self.gaps[key] = {
+                "count": 0, "failed": 0, "low_confidence": 0, "thumbs_down": 0, "texts": {},
+                "last_at": 0.0, "last_reply": None, "last_reply_at": -1.0,
+            }  # fmt: skip
+        return gap
+
     def add(self, row: RollupRow) -> None:
         for item in row.top_questions:
             entry = self.questions.setdefault(item["key"], [0, {}])
             entry[0] += item["count"]
-            texts = entry[1]
-            for text, count in item["texts"]:
-                texts[text] = texts.get(text, 0) + count
+            _merge(entry[1], item["texts"])
         for item in row.top_topics:
             self.topics[item["topic"]] = self.topics.get(item["topic"], 0) + item["count"]
         for item in row.knowledge_gaps:
-            gap = self.gaps.get(item["key"])
-            if gap is None:
-                gap = self.gaps[item["key"]] = {
-                    "count": 0, "failed": 0, "low_confidence": 0, "thumbs_down": 0, "texts": {},
-                    "last_at": 0.0, "last_reply": None, "last_reply_at": -1.0,
-                }  # fmt: skip
+            gap = self._gap(item["key"])
             for name in ("count", "failed", "low_confidence", "thumbs_down"):
                 gap[name] += item[name]
-            for text, count in item["texts"]:
-                gap["texts"][text] = gap["texts"].get(text, 0) + count
-            gap["last_at"] = max(gap["last_at"], item["last_at"])
-            if item["last_reply_at"] is not None and item["last_reply_at"] > gap["last_reply_at"]:
-                gap["last_reply"], gap["last_reply_at"] = item["last_reply"], item["last_reply_at"]
+            _merge(gap["texts"], item["texts"])
+            self._seen(gap, item)
+
+    @staticmethod
+    def _seen(gap: dict[str, Any], item: Mapping[str, Any]) -> None:
+        gap["last_at"] = max(gap["last_at"], item["last_at"])
+        if item["last_reply_at"] is not None and item["last_reply_at"] > gap["last_reply_at"]:
+            gap["last_reply"], gap["last_reply_at"] = item["last_reply"], item["last_reply_at"]
+
+    def slacks(self) -> dict[str, int]:
+        """The most any one key has so far, per kind (what the live rows may add to a stored count)."""
+        return {
+            "question": max((entry[0] for entry in self.questions.values()), default=0),
+            "gap": max((gap["count"] for gap in self.gaps.values()), default=0),
+            "topic": max(self.topics.values(), default=0),
+        }
+
+    def add_count(self, kind: str, key: str, count: int) -> None:
+        if kind == "question":
+            self.questions.setdefault(key, [0, {}])[0] += count
+        elif kind == "gap":
+            self._gap(key)["count"] += count
+        else:
+            self.topics[key] = self.topics.get(key, 0) + count
+
+    def add_text(self, kind: str, key: str, text: str, count: int) -> None:
+        texts = self.questions[key][1] if kind == "question" else self._gap(key)["texts"]
+        texts[text] = texts.get(text, 0) + count
+
+    def add_gap_details(self, item: Mapping[str, Any]) -> None:
+        gap = self._gap(item["key"])
+        for name in ("failed", "low_confidence", "thumbs_down"):
+            gap[name] += item[name]
+        self._seen(gap, item)
+
+    def _ranked_questions(self) -> list[tuple[str, list[Any]]]:
+        return sorted(self.questions.items(), key=lambda kv: (-kv[1][0], kv[0]))[:TOP_QUESTIONS]
+
+    def _ranked_gaps(self) -> list[tuple[str, dict[str, Any]]]:
+        return sorted(self.gaps.items(), key=lambda kv: (-kv[1]["count"], kv[0]))[:TOP_GAPS]
+
+    def ranked_keys(self) -> tuple[list[str], list[str]]:
+        """The questions and gaps that rank, by key."""
+        return [key for key, _ in self._ranked_questions()], [key for key, _ in self._ranked_gaps()]
 
     def top_questions(self) -> list[TopQuestion]:
-        ranked = sorted(self.questions.items(), key=lambda kv: (-kv[1][0], kv[0]))[:TOP_QUESTIONS]
-        return [TopQuestion(question=_wording(texts), normalized=key, count=n) for key, (n, texts) in ranked]
+        return [
+            TopQuestion(question=_wording(texts), normalized=key, count=n)
+            for key, (n, texts) in self._ranked_questions()
+        ]
 
     def top_topics(self) -> list[TopTopic]:
         ranked = sorted(self.topics.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TOPICS]
         return [TopTopic(topic=topic, count=n) for topic, n in ranked]
 
     def knowledge_gaps(self) -> list[KnowledgeGap]:
-        ranked = sorted(self.gaps.items(), key=lambda kv: (-kv[1]["count"], kv[0]))[:TOP_GAPS]
         return [
             KnowledgeGap(
                 question=_wording(gap["texts"]),
@@ -235,7 +295,7 @@ class _Lists:
                 last_reply=gap["last_reply"],
                 last_asked_at=datetime.fromtimestamp(gap["last_at"], UTC),
             )
-            for key, gap in ranked
+            for key, gap in self._ranked_gaps()
         ]
 
 
@@ -246,80 +306,51 @@ def _wording(texts: dict[str, int]) -> str:
 
 @dataclass
 class _Composed:
-    """One widget's range: its local days, weekday x hour grid and lists."""
+    """One widget's range: its local days, weekday x hour grid, response-time histogram and lists."""
 
     days: dict[date, _Sums] = field(default_factory=dict)
     grid: list[list[int]] = field(default_factory=lambda: [[0] * 24 for _ in range(7)])
+    histogram: dict[int, int] = field(default_factory=dict)
     lists: _Lists = field(default_factory=_Lists)
 
+    def day(self, day: date) -> _Sums:
+        sums = self.days.get(day)
+        if sums is None:
+            sums = self.days[day] = _Sums()
+        return sums
+
     def totals(self) -> _Sums:
-        total = _Sums()
+        total = _Sums(histogram=dict(self.histogram))
         for sums in self.days.values():
-            total.add(sums)
+            total.add_counters(sums)
         return total
 
 
-# A run of a row's hours that fall on one local day: (local date, first hour, end hour, local hour of
-# the first hour).
-_Run = tuple[date, int, int, int]
+_COUNTERS = (
+    "messages", "chats", "failed", "conversations", "confidence_sum", "confidence_count", "positive",
+    "negative", "response_sum", "response_count",
+)  # fmt: skip
 
 
-def _runs(day: date, tz: ZoneInfo, cache: dict[date, list[_Run]]) -> list[_Run]:
-    """How the 24 UTC hours of stored day `day` fall on local days and hours in `tz`."""
-    runs = cache.get(day)
-    if runs is not None:
-        return runs
-    start = datetime.combine(day, time(), UTC)
-    offsets = {tz.utcoffset(start), tz.utcoffset(start + timedelta(hours=23))}
-    if len(offsets) == 1:  # no transition that day: a fixed shift
-        shift = int(next(iter(offsets)).total_seconds()) // _HOUR  # type: ignore[union-attr]
-        first_local = start + timedelta(hours=shift)
-        cut = 24 - first_local.hour
-        runs = [(first_local.date(), 0, min(cut, 24), first_local.hour)]
-        if cut < 24:
-            runs.append((first_local.date() + timedelta(days=1), cut, 24, 0))
-    else:
-        runs = []
-        for hour in range(24):
-            local = (start + timedelta(hours=hour)).astimezone(tz)
-            last = runs[-1] if runs else None
-            if last and last[0] == local.date() and last[3] + (last[2] - last[1]) == local.hour:
-                runs[-1] = (last[0], last[1], hour + 1, last[3])
-            else:
-                runs.append((local.date(), hour, hour + 1, local.hour))
-    cache[day] = runs
-    return runs
-
-
-def _add_row(composed: _Composed, row: RollupRow, runs: list[_Run], lists: bool) -> None:
-    for local_day, lo, hi, local_hour in runs:
-        sums = composed.days.get(local_day)
-        if sums is None:
-            sums = composed.days[local_day] = _Sums()
-        whole = lo == 0 and hi == 24
-        sums.messages += sum(row.hour_messages[lo:hi])
-        sums.chats += sum(row.hour_chats[lo:hi])
-        sums.failed += sum(row.hour_failed[lo:hi])
-        sums.conversations += sum(row.hour_conversations[lo:hi])
-        sums.confidence_sum += math.fsum(row.hour_confidence_sum[lo:hi])
-        sums.confidence_count += sum(row.hour_confidence_count[lo:hi])
-        sums.positive += sum(row.hour_positive[lo:hi])
-        sums.negative += sum(row.hour_negative[lo:hi])
-        sums.response_sum += sum(row.hour_response_sum[lo:hi])
-        sums.response_count += sum(row.hour_response_count[lo:hi])
-        histogram = sums.histogram
-        if whole:
-            for bucket, count in zip(row.response_buckets, row.response_bucket_counts, strict=True):
-                histogram[bucket] = histogram.get(bucket, 0) + count
-        else:
-            for key, count in zip(row.response_hour_buckets, row.response_hour_bucket_counts, strict=True):
-                if lo <= key // 10000 < hi:
-                    bucket = key % 10000
-                    histogram[bucket] = histogram.get(bucket, 0) + count
-        cells = composed.grid[local_day.weekday()]
-        messages = row.hour_messages
-        for offset in range(hi - lo):
-            cells[local_hour + offset] += messages[lo + offset]
+def _add_live_row(composed: _Composed, row: RollupRow, lists: bool) -> None:
+    """A row computed live: one local day, its hours already in local wall-clock time."""
+    sums = composed.day(row.date)
+    sums.messages += sum(row.hour_messages)
+    sums.chats += sum(row.hour_chats)
+    sums.failed += sum(row.hour_failed)
+    sums.conversations += sum(row.hour_conversations)
+    sums.confidence_sum += math.fsum(row.hour_confidence_sum)
+    sums.confidence_count += sum(row.hour_confidence_count)
+    sums.positive += sum(row.hour_positive)
+    sums.negative += sum(row.hour_negative)
+    sums.response_sum += sum(row.hour_response_sum)
+    sums.response_count += sum(row.hour_response_count)
+    pairs = list(zip(row.response_buckets, row.response_bucket_counts, strict=True))
+    _merge(sums.histogram, pairs)
+    _merge(composed.histogram, pairs)
+    cells = composed.grid[row.date.weekday()]
+    for hour, messages in enumerate(row.hour_messages):
+        cells[hour] += messages
     if lists:
         composed.lists.add(row)
 
@@ -356,51 +387,104 @@ def _segments(intervals: Iterable[tuple[datetime, datetime]], tz: ZoneInfo) -> l
     return segments
 
 
-async def _compose(
-    conn: Conn, widget_ids: Sequence[UUID], rng: DateRange, *, lists: bool
-) -> dict[UUID, _Composed]:
-    """Each widget's range, from settled stored days plus live rows for the rest."""
-    composed = {widget_id: _Composed() for widget_id in widget_ids}
-    if not widget_ids:
-        return composed
-    first_utc, last_utc = rng.start.date(), (rng.end - timedelta(microseconds=1)).date()
-    stored: set[date] = set()
+def _split(covered: Mapping[date, datetime], rng: DateRange) -> tuple[list[date], list[Segment]]:
+    """The UTC days read from storage (each covering [day, covered_until)), and the live segments:
+    what of the range no stored row covers (the rest of today, a day the job missed, the partial UTC
+    days at the edges of a shifted range, or all of it in a zone with other offsets)."""
+    stored: list[date] = []
     live: list[tuple[datetime, datetime]] = []
     if _whole_hours(rng):
-        settled = await analytics.rolled_up_days(conn, first=first_utc, last=last_utc)
-        day = first_utc
-        while day <= last_utc:
+        day, last = rng.start.date(), (rng.end - timedelta(microseconds=1)).date()
+        while day <= last:
             lo = datetime.combine(day, time(), UTC)
             hi = lo + timedelta(days=1)
-            rolled_up_at = settled.get(day)
-            if lo >= rng.start and hi <= rng.end and rolled_up_at and rolled_up_at >= hi + SETTLE_MARGIN:
-                stored.add(day)
+            until = covered.get(day)
+            if lo >= rng.start and hi <= rng.end and until is not None and until > lo:
+                stored.append(day)
+                if until < hi:
+                    live.append((until, hi))
             else:
                 live.append((max(lo, rng.start), min(hi, rng.end)))
             day += timedelta(days=1)
     else:
         live.append((rng.start, rng.end))
-    cache: dict[date, list[_Run]] = {}
-    utc = rng.tz_name == "UTC"
-    if stored:
-        for row in await analytics.list_rows(
-            conn, widget_ids=widget_ids, first=min(stored), last=max(stored)
-        ):
-            if row.date in stored:
-                runs = [(row.date, 0, 24, 0)] if utc else _runs(row.date, rng.tz, cache)
-                _add_row(composed[row.widget_id], row, runs, lists)
-    segments = _segments(live, rng.tz)
-    rows = await analytics.compute_rows(
-        conn,
-        segments=segments,
-        tz=rng.tz_name,
-        widget_ids=widget_ids,
-        question_sql=questions.SQL_TEMPLATE,
-        question_params=questions.SQL_PARAMS,
+    return stored, _segments(live, rng.tz)
+
+
+async def _compose(
+    conn: Conn,
+    widget_ids: Sequence[UUID],
+    rng: DateRange,
+    *,
+    lists: bool = False,
+    daily_p95: bool = False,
+    total_p95: bool = False,
+) -> dict[UUID, _Composed]:
+    """Each widget's range: stored days merged in SQL, plus rows computed live for the rest. Only
+    what the answer needs is read (lists: one widget)."""
+    composed = {widget_id: _Composed() for widget_id in widget_ids}
+    if not widget_ids:
+        return composed
+    covered = await analytics.covered_days(
+        conn, first=rng.start.date(), last=(rng.end - timedelta(microseconds=1)).date()
     )
-    for row in rows:  # hours already in local wall-clock time, one local day per row
-        _add_row(composed[row.widget_id], row, [(row.date, 0, 24, 0)], lists)
+    stored, segments = _split(covered, rng)
+    if await analytics.any_logs(conn, segments=segments, widget_ids=widget_ids):
+        for live in await analytics.compute_rows(
+            conn, segments=segments, tz=rng.tz_name, widget_ids=widget_ids
+        ):
+            _add_live_row(composed[live.widget_id], live, lists)
+    if not stored:
+        return composed
+    utc = rng.tz_name == "UTC"
+    mixed = sorted({segment.day for segment in segments})  # local days with a live part
+    for row in await analytics.stored_counters(conn, widget_ids=widget_ids, days=stored, tz=rng.tz_name):
+        target = composed[row["widget_id"]]
+        if row["day"] is None:
+            target.grid[row["weekday"]][row["hour"]] += row["messages"]
+            continue
+        sums = target.day(row["day"])
+        for name in _COUNTERS:
+            setattr(sums, name, getattr(sums, name) + row[name])
+        if utc and row["day"] not in mixed:  # a whole stored UTC day: its own p95
+            sums.p95_bucket = row["p95_bucket"]
+    # UTC: only days with a live part need their histogram; other zones: every local day its p95.
+    hist_days = [day for day in stored if day in mixed] if utc else stored
+    if daily_p95 and hist_days:
+        local_days = hist_days if utc else [rng.first + timedelta(days=n) for n in range(rng.days)]
+        for row in await analytics.stored_histograms(
+            conn, widget_ids=widget_ids, days=hist_days, tz=rng.tz_name, local_days=local_days, mixed=mixed
+        ):
+            sums = composed[row["widget_id"]].day(row["day"])
+            if row["buckets"] is not None:
+                _merge(sums.histogram, zip(row["buckets"], row["counts"], strict=True))
+            else:
+                sums.p95_bucket = row["p95_bucket"]
+    if total_p95:
+        for widget_id, (buckets, counts) in (
+            await analytics.range_histograms(conn, widget_ids=widget_ids, days=stored)
+        ).items():
+            _merge(composed[widget_id].histogram, zip(buckets, counts, strict=True))
+    if lists:
+        (widget_id,) = widget_ids
+        await _merge_stored_lists(conn, widget_id, stored, composed[widget_id].lists)
     return composed
+
+
+async def _merge_stored_lists(conn: Conn, widget_id: UUID, stored: Sequence[date], merged: _Lists) -> None:
+    """Add the stored days' lists to `merged` (which holds the live rows'): first the counts of every
+    key that can still rank, then the wordings and gap details of those that do."""
+    for row in await analytics.list_candidates(
+        conn, widget_id=widget_id, days=stored, tops=_TOPS, slacks=merged.slacks()
+    ):
+        merged.add_count(row["kind"], row["key"], row["n"])
+    questions_ranked, gaps_ranked = merged.ranked_keys()
+    for row in await analytics.list_texts(
+        conn, widget_id=widget_id, days=stored, questions=questions_ranked, gaps=gaps_ranked
+    ):
+        merged.add_text(row["kind"], row["key"], row["text"], row["n"])
+    for row in await analytics.gap_details(conn, widget_id=widget_id, days=stored, gaps=gaps_ranked):
+        merged.add_gap_details(row)
 
 
 def _daily(composed: _Composed, rng: DateRange) -> list[DailyMetrics]:
@@ -426,7 +510,9 @@ async def widget_analytics(db: Database, *, user: User, widget_id: UUID, rng: Da
             widget = await analytics.get_widget_ref(conn, widget_id=widget_id)
             if widget is None or not _may_see(user, widget.client_id):
                 raise NotFoundError(WIDGET_NOT_FOUND)
-            composed = (await _compose(conn, [widget.id], rng, lists=True))[widget.id]
+            composed = (await _compose(conn, [widget.id], rng, lists=True, daily_p95=True, total_p95=True))[
+                widget.id
+            ]
         return WidgetAnalytics(
             widget=widget,
             range=rng.out(),
@@ -453,7 +539,7 @@ async def widget_list(db: Database, *, user: User, tz_name: str, now: datetime) 
                 widgets = await analytics.list_widget_refs(conn, client_id=user.client_id)
             else:
                 widgets = []
-            composed = await _compose(conn, [w.id for w in widgets], rng, lists=False)
+            composed = await _compose(conn, [w.id for w in widgets], rng)
         items = []
         for widget in widgets:
             days = composed[widget.id].days
@@ -484,7 +570,7 @@ async def client_analytics(db: Database, *, user: User, client_id: UUID, rng: Da
             if name is None:
                 raise NotFoundError(CLIENT_NOT_FOUND)
             widgets = await analytics.list_widget_refs(conn, client_id=client_id)
-            composed = await _compose(conn, [w.id for w in widgets], rng, lists=False)
+            composed = await _compose(conn, [w.id for w in widgets], rng, total_p95=True)
         total = _Sums()
         per_widget = []
         for widget in widgets:

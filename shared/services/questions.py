@@ -1,6 +1,7 @@
 """How visitor messages become questions (README "Analytics"): one set of rules, applied by the
-rollup's SQL (regexp_replace with these very patterns, passed as parameters) and by `normalise`
-here, so the database and Python agree on what "the same question" is.
+database (`chat_logs.question_key`, a generated column over `chat_question()` of migration 0013, with
+these very patterns written out; `SQL_TEMPLATE` below passes them as parameters) and by `normalise`
+here, so the database and Python agree on what "the same question" is (tests check all three).
 
 Two messages are the same question when their normalised texts are equal: lower case, accents
 removed, punctuation removed, the articles "the", "a", "an" dropped, trailing politeness ("please",

@@ -16,12 +16,12 @@ from psycopg.rows import dict_row
 from shared.db import Database
 from shared.errors import UnprocessableError
 from shared.jobs import JobContext
-from shared.models import Client, Widget
+from shared.models import Client, User, Widget
 from shared.models.analytics import Segment
 from shared.observability import logger
 from shared.repositories import analytics as analytics_repo
 from shared.services import questions, rollup
-from shared.services.analytics import date_range, zone
+from shared.services.analytics import date_range, widget_analytics, zone
 from tests.conftest import make_settings
 from tests.factories import make_client, make_widget
 
@@ -247,8 +247,6 @@ async def test_a_backfill_equals_the_live_computation_for_every_day(
             segments=[Segment(day, lo, hi)],
             tz="UTC",
             widget_ids=None,
-            question_sql=questions.SQL_TEMPLATE,
-            question_params=questions.SQL_PARAMS,
         )
         # Then every stored column equals the live one
         for row in live:
@@ -296,3 +294,93 @@ async def test_the_bench_at_50000_rows_rolls_up_to_the_direct_aggregate(db_url: 
 
     # Then a 90-day read through the API equals one aggregate query over chat_logs (not timed here)
     assert result.matches, result.mismatches
+
+
+async def read(db: Database, widget_id: uuid.UUID, first: date, last: date, tz: str) -> dict[str, Any]:
+    admin = User(id=uuid.uuid4(), email="reader@agency.test", role="admin", client_id=None, last_login_at=None,
+                 created_at=datetime.now(UTC))  # fmt: skip
+    rng = date_range(first, last, tz, now=datetime.now(UTC))
+    result = await widget_analytics(db, user=admin, widget_id=widget_id, rng=rng)
+    return result.model_dump(mode="json")
+
+
+def forget_rollups(db_url: str) -> None:
+    """Make every day read live again (the stored rows stay, unread)."""
+    with psycopg.connect(db_url) as conn:
+        conn.execute("TRUNCATE analytics_rollup_days")
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Berlin", "America/New_York"])
+async def test_days_rolled_up_out_of_order_read_as_the_live_computation(
+    db: Database, db_url: str, dataset: DataSet, tz: str
+) -> None:
+    # Given the days around the data rolled up newest first, then an earlier day again after its
+    # logs changed (so later days' running totals must follow)
+    around = [SAT - timedelta(days=1), SAT, SUN, SUN + timedelta(days=1)]
+    await roll_up(db, *reversed(around))
+    insert_logs(
+        db_url, [(dataset.w1.id, "s9", at(SAT, "11:00"), "Price?", "answered", 0.5, 2500, None, None, "x")]
+    )
+    await roll_up(db, SAT)
+
+    # When ranges are read from storage, and again all live
+    ranges = [(SAT, SUN), (SUN, SUN), (SAT, SAT), (SAT - timedelta(days=1), SUN + timedelta(days=1))]
+    widgets = [dataset.w1.id, dataset.w2.id, dataset.w3.id]
+    stored = [await read(db, w, first, last, tz) for w in widgets for first, last in ranges]
+    forget_rollups(db_url)
+    live = [await read(db, w, first, last, tz) for w in widgets for first, last in ranges]
+
+    # Then both give the same answers
+    assert stored == live
+    assert (
+        stored[0]["totals"]["chats"] == 8 and stored[0]["totals"]["p95_response_time_ms"] == 2498.0
+    )  # the bucket of 2,500 ms
+
+
+async def test_today_is_read_from_its_rollup_and_what_came_after_it(
+    db: Database, db_url: str, dataset: DataSet
+) -> None:
+    # Given logs of today, some of them after today was rolled up (or within the settle margin)
+    now = datetime.now(UTC).replace(microsecond=0)
+    today = now.date()
+    early = max(datetime.combine(today, datetime.min.time(), UTC), now - timedelta(hours=2))
+    w1 = dataset.w1.id
+    insert_logs(db_url, [
+        (w1, "t1", early, "How much is delivery?", "answered", 0.9, 120, "up", "shipping", "R"),
+        (w1, "t2", early, "Hours?", "failed", None, None, None, None, ""),
+    ])  # fmt: skip
+    await roll_up(db, today)
+    insert_logs(db_url, [
+        (w1, "t1", now, "how much is delivery", "answered", 0.3, 180, "down", "shipping", "R2"),
+        (w1, "t3", now, "Hours?", "answered", 0.95, 90, None, "hours", "R3"),
+    ])  # fmt: skip
+
+    # When today is read (its rollup covers up to five minutes before it ran), and again all live
+    stored = await read(db, w1, today - timedelta(days=1), today, "UTC")
+    forget_rollups(db_url)
+    live = await read(db, w1, today - timedelta(days=1), today, "UTC")
+
+    # Then both count every log once
+    assert stored == live
+    assert stored["totals"]["chats"] == 3 and stored["totals"]["failed"] == 1
+    assert stored["totals"]["conversations"] == 3
+    assert [(q["normalized"], q["count"]) for q in stored["top_questions"]] == [
+        ("hours", 2), ("how much is delivery", 2),
+    ]  # fmt: skip
+
+
+async def test_the_stored_question_key_is_the_normalised_message(db_url: str, dataset: DataSet) -> None:
+    # Given logs of many wordings
+    corpus = [
+        "How much is  the delivery??", "Crème brûlée, thanks!", "¿Cuánto cuesta el envío?", "Привет, как дела?",
+        "What are your opening hours? Thank you!!", "tab\there\u00a0nbsp", "50% (ok) «quoted»", "…", "x" * 400,
+    ]  # fmt: skip
+    insert_logs(
+        db_url,
+        [(dataset.w1.id, "q", at(SAT, "08:00"), m, "answered", 0.9, 1, None, None, "") for m in corpus],
+    )
+
+    # Then the key chat_logs keeps for each is what Python's rules give
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute("SELECT message, question_key FROM chat_logs WHERE user_id = 'q'").fetchall()
+    assert sorted(rows) == sorted((m, questions.normalise(m)) for m in corpus)
