@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from scripts.bench.harness import StaticSite, free_port, serve_static
 from scripts.chromium import CHROMIUM, CHROMIUM_ARGS
@@ -25,6 +25,7 @@ from scripts.dev import start_in_background
 from shared.db import Database
 from shared.models import Widget
 from tests.conftest import DATA_TABLES
+from tests.e2e.spa import ADMIN_EMAIL, ADMIN_PASSWORD, DESKTOP, AdminApi, make_user
 from tests.factories import make_widget
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,4 +145,32 @@ def page(browser: Browser) -> Iterator[Page]:
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
     context.close()
+    assert errors == [], f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture
+def admin_api(clean: Platform) -> Iterator[AdminApi]:
+    make_user(clean, email=ADMIN_EMAIL, password=ADMIN_PASSWORD)
+    api = AdminApi(clean)
+    yield api
+    api.http.close()
+
+
+@pytest.fixture
+def context(browser: Browser, clean: Platform) -> Iterator[BrowserContext]:
+    """A browser context that may use the clipboard on the platform's origin."""
+    if not (ROOT / "admin" / "dist" / "index.html").exists():
+        pytest.fail("admin/dist is missing: run `make admin` (make test does)")
+    context = browser.new_context(viewport=DESKTOP)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=clean.base_url)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def spa(context: BrowserContext) -> Iterator[Page]:
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
     assert errors == [], f"uncaught errors in the page: {errors}"

@@ -11,9 +11,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e import test_admin_signin
 from tests.e2e.conftest import Platform
-from tests.e2e.test_admin_signin import (
+from tests.e2e.spa import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     AdminApi,
@@ -23,7 +22,6 @@ from tests.e2e.test_admin_signin import (
 )
 
 pytestmark = pytest.mark.e2e
-admin_api, context, spa = test_admin_signin.admin_api, test_admin_signin.context, test_admin_signin.spa
 CLOSED_PORT_WEBHOOK = "http://127.0.0.1:9/webhook/gone"  # nothing listens: every call fails
 
 

@@ -10,9 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e import test_admin_signin
 from tests.e2e.conftest import Platform
-from tests.e2e.test_admin_signin import (
+from tests.e2e.spa import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     AdminApi,
@@ -23,8 +22,6 @@ from tests.e2e.test_admin_signin import (
 from tests.e2e.test_admin_widgets import chat_from_python
 
 pytestmark = pytest.mark.e2e
-# The sign-in tests' fixtures: an admin and its API client, and a page that may use the clipboard.
-admin_api, context, spa = test_admin_signin.admin_api, test_admin_signin.context, test_admin_signin.spa
 
 
 def open_demos(spa: Page, platform: Platform) -> None:

@@ -8,10 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e import test_admin_signin
 from tests.e2e.conftest import Platform
-from tests.e2e.test_admin_conversations import Visitor
-from tests.e2e.test_admin_signin import (
+from tests.e2e.spa import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     AdminApi,
@@ -19,10 +17,10 @@ from tests.e2e.test_admin_signin import (
     screenshot,
     sign_in,
 )
+from tests.e2e.test_admin_conversations import Visitor
 from tests.n8n import NOT_REGISTERED, WORKFLOW_ERROR, FakeN8n
 
 pytestmark = pytest.mark.e2e
-admin_api, context, spa = test_admin_signin.admin_api, test_admin_signin.context, test_admin_signin.spa
 
 
 def test_a_failing_webhook_shows_first_and_its_errors_are_filtered_by_kind(

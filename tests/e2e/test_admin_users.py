@@ -9,9 +9,8 @@ import uuid
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e import test_admin_signin
 from tests.e2e.conftest import Platform
-from tests.e2e.test_admin_signin import (
+from tests.e2e.spa import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     VIEWER_PASSWORD,
@@ -22,7 +21,6 @@ from tests.e2e.test_admin_signin import (
 )
 
 pytestmark = pytest.mark.e2e
-admin_api, context, spa = test_admin_signin.admin_api, test_admin_signin.context, test_admin_signin.spa
 
 
 def test_an_admin_creates_a_client_viewer_who_then_signs_in(

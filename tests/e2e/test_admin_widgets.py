@@ -14,9 +14,8 @@ import pytest
 from playwright.sync_api import FrameLocator, Locator, Page, expect
 
 from scripts.bench.harness import free_port
-from tests.e2e import test_admin_signin
 from tests.e2e.conftest import HostSite, Platform
-from tests.e2e.test_admin_signin import (
+from tests.e2e.spa import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     AdminApi,
@@ -26,8 +25,6 @@ from tests.e2e.test_admin_signin import (
 )
 
 pytestmark = pytest.mark.e2e
-# The sign-in tests' fixtures: an admin and its API client, and a page that may use the clipboard.
-admin_api, context, spa = test_admin_signin.admin_api, test_admin_signin.context, test_admin_signin.spa
 
 
 def make_widget(api: AdminApi, platform: Platform, name: str, client: str = "Acme Bikes") -> dict[str, Any]:

@@ -11,8 +11,8 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e import test_admin_signin
 from tests.e2e.conftest import Platform
+from tests.e2e.spa import VIEWER_PASSWORD, AdminApi, check_accessibility, screenshot, sign_in
 from tests.e2e.test_admin_analytics import (
     UNKNOWN_QUESTION,
     chat,
@@ -21,11 +21,8 @@ from tests.e2e.test_admin_analytics import (
     run_rollup,
     shop_widget,
 )
-from tests.e2e.test_admin_signin import VIEWER_PASSWORD, AdminApi, check_accessibility, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
-# The sign-in tests' fixtures: an admin and its API client, and a page that may use the clipboard.
-admin_api, context, spa = test_admin_signin.admin_api, test_admin_signin.context, test_admin_signin.spa
 
 VIEWER_EMAIL = "owner@bakery.test"
 
