@@ -32,9 +32,17 @@ function expired(stored: Stored): boolean {
   return !Number.isFinite(at) || at <= Date.now();
 }
 
+function startingSession(): { stored: Stored | null; notice: string | null; endedUserId: string | null } {
+  const stored = read();
+  if (stored && expired(stored)) {
+    sessionStorage.removeItem(STORAGE_KEY);
+    return { stored: null, notice: EXPIRED_MESSAGE, endedUserId: stored.user.id };
+  }
+  return { stored, notice: null, endedUserId: null };
+}
+
 interface SessionState {
-  /** "checking": a stored token is being confirmed with GET /v1/auth/me. */
-  status: "checking" | "signed-in" | "signed-out";
+  status: "signed-in" | "signed-out";
   user: User | null;
   /** Why the user is on the sign-in page (an ended session, a sign-out). */
   notice: string | null;
@@ -47,10 +55,13 @@ interface SessionState {
 const SessionContext = createContext<SessionState | null>(null);
 
 export function SessionProvider({ children }: { children: ReactNode }) {
-  const [stored, setStored] = useState<Stored | null>(() => read());
-  const [status, setStatus] = useState<SessionState["status"]>(() => (read() ? "checking" : "signed-out"));
-  const [notice, setNotice] = useState<string | null>(null);
-  const [endedUserId, setEndedUserId] = useState<string | null>(null);
+  // A stored, unexpired token is used at once (pages render while GET /v1/auth/me confirms it in the
+  // background; a 401 from it or from any other call ends the session); an expired one ends here.
+  const [start] = useState(startingSession);
+  const [stored, setStored] = useState<Stored | null>(start.stored);
+  const [status, setStatus] = useState<SessionState["status"]>(start.stored ? "signed-in" : "signed-out");
+  const [notice, setNotice] = useState<string | null>(start.notice);
+  const [endedUserId, setEndedUserId] = useState<string | null>(start.endedUserId);
   const current = useRef(stored);
   current.current = stored;
 
@@ -76,28 +87,24 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   // Keep the API client's token in step with the session (before children's effects run).
   configureApi(stored?.token ?? null, () => end(EXPIRED_MESSAGE));
 
-  // A stored token is confirmed once: expired, revoked or garbage ones end here with a message.
+  // The stored token is confirmed once, and its user refreshed (a role may have changed). Anything
+  // but a 401 (which has already ended the session), e.g. the server being down, keeps the token.
   useEffect(() => {
-    if (status !== "checking" || !stored) return;
-    if (expired(stored)) {
-      end(EXPIRED_MESSAGE);
-      return;
-    }
+    const confirming = start.stored;
+    if (!confirming) return;
     const controller = new AbortController();
     api<User>("/v1/auth/me", { signal: controller.signal })
-      .then((user) => {
-        const next = { ...stored, user };
-        sessionStorage.setItem(STORAGE_KEY, JSON.stringify(next));
-        setStored(next);
-        setStatus("signed-in");
-      })
-      .catch((error: unknown) => {
-        if (error instanceof DOMException && error.name === "AbortError") return;
-        // A 401 has already ended the session; anything else (server down) keeps the token for a retry.
-        setStatus((current) => (current === "checking" ? "signed-in" : current));
-      });
+      .then((user) =>
+        setStored((now) => {
+          if (now?.token !== confirming.token) return now;
+          const next = { ...now, user };
+          sessionStorage.setItem(STORAGE_KEY, JSON.stringify(next));
+          return next;
+        }),
+      )
+      .catch(() => {});
     return () => controller.abort();
-  }, [status, stored, end]);
+  }, [start]);
 
   // The token ends on its own at expires_at, whether or not the API is called.
   useEffect(() => {

@@ -3,7 +3,6 @@
 import { useEffect, useRef, type ReactNode } from "react";
 import { Navigate, NavLink, Outlet, useLocation } from "react-router";
 import { useSession } from "../session";
-import { Loading } from "./states";
 
 export function Layout() {
   const { user, signOut } = useSession();
@@ -63,13 +62,6 @@ export function PageTitle({ children, actions }: { children: string; actions?: R
 export function RequireSession({ children }: { children: ReactNode }) {
   const { status, endedUserId } = useSession();
   const location = useLocation();
-  if (status === "checking") {
-    return (
-      <main id="main" className="main">
-        <Loading what="your session" />
-      </main>
-    );
-  }
   if (status === "signed-out") {
     return <Navigate to="/signin" replace state={{ from: location.pathname + location.search, userId: endedUserId }} />;
   }
