@@ -113,11 +113,14 @@ class Database:
     ) -> T:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._pool_size)
-        try:
-            async with asyncio.timeout(_remaining(deadline)):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise DatabaseUnavailableError("no database connection became free in time") from None
+        if self._slots.locked():  # a free slot is taken without suspending: no timer to arm
+            try:
+                async with asyncio.timeout(_remaining(deadline)):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise DatabaseUnavailableError("no database connection became free in time") from None
+        else:
+            await self._slots.acquire()
         try:
             conn = await self._checkout(deadline)
             try:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 _HEADER = '{"alg":"HS256","typ":"JWT"}'
@@ -58,6 +61,24 @@ def verify(
     """The claims of a token signed with `key` (HS256 only; `alg: none` and every other algorithm
     are refused), whose `aud` is `audience` when given, and whose `exp` (required) is later than
     `now - leeway`."""
+    claims = dict(_signed_claims(token, key))
+    if audience is not None and claims.get("aud") != audience:
+        raise InvalidTokenError("token for another audience")
+    exp = claims.get("exp")
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        raise InvalidTokenError("token without expiry")
+    if exp <= now - leeway:
+        raise ExpiredTokenError("token expired")
+    return claims
+
+
+# A visitor sends the same session token with every message: checking its signature once per
+# process (decoding, two JSON parses, an HMAC) and then finding it here costs a fraction of that.
+# Only correctly signed tokens are kept, by token and key; audience and expiry are checked on
+# every call.
+@functools.lru_cache(maxsize=4096)
+def _signed_claims(token: str, key: bytes) -> Mapping[str, Any]:
+    """The claims of a well-formed HS256 token whose signature `key` verifies (read-only)."""
     parts = token.split(".")
     if len(parts) != 3:
         raise InvalidTokenError("malformed token")
@@ -71,14 +92,7 @@ def verify(
         raise InvalidTokenError("malformed token")
     if not hmac.compare_digest(signature.encode(), _signature(key, f"{header_text}.{payload_text}").encode()):
         raise InvalidTokenError("bad signature")
-    if audience is not None and claims.get("aud") != audience:
-        raise InvalidTokenError("token for another audience")
-    exp = claims.get("exp")
-    if isinstance(exp, bool) or not isinstance(exp, int | float):
-        raise InvalidTokenError("token without expiry")
-    if exp <= now - leeway:
-        raise ExpiredTokenError("token expired")
-    return claims
+    return MappingProxyType(claims)
 
 
 def _signature(key: bytes, signing_input: str) -> str:

@@ -62,3 +62,20 @@ def test_the_audience_keeps_one_kind_of_token_from_passing_for_another() -> None
     session = tokens.sign({"aud": "widget-session", "exp": NOW + 60}, KEY)
     with pytest.raises(tokens.InvalidTokenError, match="audience"):
         tokens.verify(session, KEY, audience="login", now=NOW)
+
+
+def test_a_token_verified_before_is_still_checked_for_key_audience_and_expiry() -> None:
+    # Verified tokens are remembered per process (the session token of every message); what the
+    # caller asks of a token must still be checked each time.
+    token = tokens.sign({"aud": "widget-session", "exp": NOW + 60}, KEY)
+    assert tokens.verify(token, KEY, audience="widget-session", now=NOW)["exp"] == NOW + 60
+    with pytest.raises(tokens.InvalidTokenError, match="signature"):
+        tokens.verify(token, KEY + b"-rotated", audience="widget-session", now=NOW)
+    with pytest.raises(tokens.InvalidTokenError, match="audience"):
+        tokens.verify(token, KEY, audience="login", now=NOW)
+    with pytest.raises(tokens.ExpiredTokenError):
+        tokens.verify(token, KEY, audience="widget-session", now=NOW + 60)
+    claims = tokens.verify(token, KEY, audience="widget-session", now=NOW)
+    claims["exp"] = NOW + 10_000  # the caller's copy: changing it changes nothing remembered
+    with pytest.raises(tokens.ExpiredTokenError):
+        tokens.verify(token, KEY, audience="widget-session", now=NOW + 60)

@@ -3,11 +3,12 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from shared.api.public.deps import (
     PublicWidgetDep,
     SessionDep,
+    VisitorDep,
     add_preflight,
     rate_limited,
 )
@@ -47,13 +48,9 @@ MAX_MESSAGE_CHARS = 4000
         504: {"description": "The workflow timed out; error.message is the fallback message"},
     },
 )
-async def post_message(
-    body: MessageRequest,
-    widget: PublicWidgetDep,
-    session: SessionDep,
-    request: Request,
-) -> MessageResponse:
+async def post_message(body: MessageRequest, visitor: VisitorDep, request: Request) -> Response:
     """Send the visitor's message to the widget's n8n workflow and answer with its reply."""
+    widget, session = visitor.widget, visitor.session
     if len(body.message) > MAX_MESSAGE_CHARS:
         raise PayloadTooLargeError(
             f"Messages are limited to {MAX_MESSAGE_CHARS:,} characters.", code="message_too_long"
@@ -75,9 +72,12 @@ async def post_message(
     except WidgetGoneError:
         resources.widgets.forget(widget.id)  # later messages answer 404 at once
         raise
-    return MessageResponse(
+    # Serialised here, once: FastAPI would validate the returned model against `response_model`
+    # again before serialising it (the documented schema stays `MessageResponse`).
+    reply = MessageResponse(
         message_id=log.id, reply=log.response, confidence=log.confidence, created_at=log.created_at
     )
+    return Response(reply.model_dump_json(), media_type="application/json")
 
 
 @router.get(MESSAGES, response_model=History, dependencies=[rate_limited("history")])

@@ -1,6 +1,7 @@
 """FastAPI dependencies of the public routes: the widget check (origin, CORS), the visitor session,
 per-address rate limits, CORS preflight."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
@@ -48,6 +49,10 @@ PublicWidgetDep = Annotated[Widget, Depends(_public_widget)]
 
 async def _session(request: Request, widget: PublicWidgetDep) -> sessions.Session:
     """The visitor session the Bearer token grants for this widget (401 otherwise)."""
+    return _verified_session(request, widget)
+
+
+def _verified_session(request: Request, widget: Widget) -> sessions.Session:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise UnauthorizedError(
@@ -64,6 +69,24 @@ async def _session(request: Request, widget: PublicWidgetDep) -> sessions.Sessio
 
 
 SessionDep = Annotated[sessions.Session, Depends(_session)]
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """The widget a public route is about and the visitor session the request carries for it."""
+
+    widget: Widget
+    session: sessions.Session
+
+
+async def _visitor(request: Request, widget_id: UUID) -> Visitor:
+    """`PublicWidgetDep` then `SessionDep`, in that order, as one dependency: each dependency FastAPI
+    solves costs about as much as the check itself, and a message is the hottest route."""
+    widget = await _public_widget(request, widget_id)
+    return Visitor(widget, _verified_session(request, widget))
+
+
+VisitorDep = Annotated[Visitor, Depends(_visitor)]
 
 
 def rate_limited(kind: rate_limits.Kind) -> params.Depends:
