@@ -19,6 +19,7 @@ from shared.webhook_client import (
     WebhookTLSError,
 )
 from shared.webhook_url import WebhookPolicy
+from tests.loopback import LoopbackServer, read_request
 from tests.n8n import refused_url
 
 LIMIT = 1000
@@ -35,7 +36,7 @@ CLOSE = b""  # in a script: close the connection instead of answering
 
 
 @dataclass
-class RawServer:
+class RawServer(LoopbackServer):
     """Answers the n-th request (over all connections) with `script[n]`; records requests as
     (connection number, head, body)."""
 
@@ -45,18 +46,6 @@ class RawServer:
     connections: int = 0
     delay: float = 0.0
     port: int = 0
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-
-    async def __aenter__(self) -> RawServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.ssl_context)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        self._server.close()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def url(self, path: str = "/webhook/abc?x=1") -> str:
         # The test certificate is for "localhost"
@@ -66,21 +55,12 @@ class RawServer:
             else f"http://127.0.0.1:{self.port}{path}"
         )
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         number = self.connections
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(
-                    int(line.split(b":")[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                )
-                body = await reader.readexactly(length)
+                head, body = await read_request(reader)
                 self.requests.append((number, head, body))
                 answer = self.script[len(self.requests) - 1]
                 await asyncio.sleep(self.delay)

@@ -22,6 +22,7 @@ from shared.models import WebhookErrorType
 from shared.services.relay import RelayError, Reply, call_webhook
 from shared.webhook_client import MAX_HEAD_BYTES, Response, WebhookClient, WebhookHTTPError
 from shared.webhook_url import WebhookPolicy
+from tests.loopback import LoopbackServer, read_request
 
 LIMIT = 1000
 TIMEOUT = 0.05  # an incomplete reply on a connection the server keeps open ends as a timeout
@@ -30,28 +31,17 @@ GOOD = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(GOOD_BODY), GOO
 T = TypeVar("T")
 
 
-class FuzzServer:
+class FuzzServer(LoopbackServer):
     """Answers every request with `reply`, then closes the connection or keeps reading requests."""
 
     def __init__(self) -> None:
         self.reply = GOOD
         self.close_after = False
-        self.port = 0
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(
-                    int(line.split(b":")[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                )
-                await reader.readexactly(length)
+                await read_request(reader)
                 writer.write(self.reply)
                 await writer.drain()
                 if self.close_after:

@@ -18,6 +18,7 @@ import pytest
 
 from shared.webhook_client import Response, WebhookClient, WebhookHTTPError
 from shared.webhook_url import WebhookPolicy
+from tests.loopback import LoopbackServer, read_request
 
 LOCAL = WebhookPolicy(allow_insecure=True)
 LATE = 0.03  # how long after its honest reply the server sends late bytes
@@ -69,44 +70,24 @@ def _chunk(data: bytes) -> bytes:
 
 
 @dataclass
-class HostileServer:
+class HostileServer(LoopbackServer):
     """Answers each request as its body's "mode" says; records which pool keys each connection served."""
 
     port: int = 0
     connections: int = 0
     keys_by_connection: dict[int, set[str]] = field(default_factory=dict)
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-
-    async def __aenter__(self) -> HostileServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        self._server.close()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/webhook/hostile"
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         number = self.connections
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = next(
-                    int(line.split(b":")[1])
-                    for line in head.split(b"\r\n")
-                    if line.lower().startswith(b"content-length:")
-                )
-                request = json.loads(await reader.readexactly(length))
+                _, body = await read_request(reader)
+                request = json.loads(body)
                 self.keys_by_connection.setdefault(number, set()).add(request["key"])
                 token, mode = request["token"], request["mode"]
                 if mode in LATE_MODES:
@@ -115,7 +96,7 @@ class HostileServer:
                     late = asyncio.get_running_loop().call_later(
                         LATE, _write_if_open, writer, LATE_MODES[mode](token, number)
                     )
-                    self._tasks.add(asyncio.ensure_future(_cancel_on_close(late, writer)))
+                    self.tasks.add(asyncio.ensure_future(_cancel_on_close(late, writer)))
                     continue
                 for part in MODES[mode](token, number):
                     writer.write(part)

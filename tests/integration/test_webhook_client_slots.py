@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
 from shared.services.relay import RelayError, call_webhook
 from shared.webhook_client import WebhookBusyError, WebhookClient, WebhookTimeoutError
 from shared.webhook_url import WebhookPolicy
+from tests.loopback import LoopbackServer, read_request
 
 LOCAL = WebhookPolicy(allow_insecure=True)
 OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"output":"ok"}'
 
 
 @dataclass
-class SlowServer:
+class SlowServer(LoopbackServer):
     """Answers each request after `delay` seconds (None: never); counts connections open at once."""
 
     delay: float | None = 0.0
@@ -26,33 +27,17 @@ class SlowServer:
     open_now: int = 0
     most_open: int = 0
     requests: int = 0
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-
-    async def __aenter__(self) -> SlowServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        self._server.close()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/webhook"
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.open_now += 1
         self.most_open = max(self.most_open, self.open_now)
         try:
             while True:
-                await reader.readuntil(b"\r\n\r\n")
-                await reader.readexactly(2)
+                await read_request(reader)
                 self.requests += 1
                 if self.delay is None:
                     await asyncio.Event().wait()
