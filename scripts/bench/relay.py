@@ -49,6 +49,7 @@ import os
 import platform
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -56,6 +57,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 from uuid import UUID
+
+import psycopg
 
 from scripts.bench.harness import (
     BENCH_DIR,
@@ -463,8 +466,6 @@ def summarise(segments: list[Segment], path: PathName, mode: Mode) -> Summary:
 
 def count_chat_logs(url: str, widget_id: UUID) -> tuple[int, int]:
     """(rows, answered rows) of the widget's chat_logs."""
-    import psycopg
-
     with psycopg.connect(url) as conn:
         row = conn.execute(
             "SELECT count(*), count(*) FILTER (WHERE status = 'answered') FROM chat_logs WHERE widget_id = %s",
@@ -573,6 +574,9 @@ class Outcome:
     runner_log_lines: int
     runner_access_lines: int
     reference_ms: tuple[float, float]  # the machine's speed before and after (`reference_workload_ms`)
+    commit_ms: tuple[
+        float, float
+    ]  # the database disk's commit latency before and after (`commit_latency_ms`)
 
 
 def log(options: Options, text: str) -> None:
@@ -598,9 +602,28 @@ def reference_workload_ms() -> float:
     return round(best * 1000, 1)
 
 
+def commit_latency_ms(url: str) -> float:
+    """Median milliseconds of committing a one-row INSERT into a logged table (200 of them).
+
+    Every answered message commits its `chat_logs` row durably (the rate-limit table is UNLOGGED, so
+    its upsert waits for no disk), so the overhead cannot be lower than this: a reading of the
+    database's disk, as `reference_workload_ms` is of the CPU.
+    """
+    times = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_commit_probe (x int)")
+        for _ in range(200):
+            start = time.perf_counter()
+            conn.execute("INSERT INTO bench_commit_probe VALUES (1)")
+            times.append(time.perf_counter() - start)
+        conn.execute("DROP TABLE bench_commit_probe")
+    return round(statistics.median(times) * 1000, 2)
+
+
 async def measure(options: Options, database: BenchDatabase) -> Outcome:
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     reference_before = reference_workload_ms()
+    commit_before = commit_latency_ms(database.url)
     runner_log = BENCH_DIR / "relay-runner.log"
     webhook, webhook_port = start_webhook()
     runner: subprocess.Popen[bytes] | None = None
@@ -663,6 +686,7 @@ async def measure(options: Options, database: BenchDatabase) -> Outcome:
         f"{mode}/{path}": summarise(measured, path, mode) for mode in ("closed", "open") for path in PATHS
     }
     reference_after = reference_workload_ms()
+    commit_after = commit_latency_ms(database.url)
     platform = [s for s in warmups + measured if s.path == "platform"]
     rows, answered = count_chat_logs(database.url, widget_id)
     lines = read_log(runner_log).splitlines()
@@ -677,6 +701,7 @@ async def measure(options: Options, database: BenchDatabase) -> Outcome:
             '"message": "request"' in line or '"message":"request"' in line for line in lines
         ),
         reference_ms=(reference_before, reference_after),
+        commit_ms=(commit_before, commit_after),
     )
 
 
@@ -768,6 +793,8 @@ def format_report(options: Options, outcome: Outcome, overhead: dict[str, float]
         f"dev runner log: {outcome.runner_log_lines} lines, {outcome.runner_access_lines} access lines",
         f"machine speed (reference workload, CPU ms, lower is faster): {outcome.reference_ms[0]:.1f} before, "
         f"{outcome.reference_ms[1]:.1f} after",
+        f"database commit latency (one-row INSERT, median ms; the floor under the overhead): "
+        f"{outcome.commit_ms[0]:.2f} before, {outcome.commit_ms[1]:.2f} after",
         "",
         "| target | value | goal | result |",
         "|---|---|---|---|",
