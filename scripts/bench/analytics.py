@@ -4,6 +4,13 @@ same numbers computed by one aggregate query straight over chat_logs, in the sam
 
     python -m scripts.bench.analytics                       # 500,000 and 5,000,000 rows
     python -m scripts.bench.analytics --rows 500000 --check
+    python -m scripts.bench.analytics --rows 5000000 --keep     # leave the database for the next run
+    python -m scripts.bench.analytics --rows 5000000 --reuse    # reuse a kept one: no regeneration
+
+--keep leaves database cwp_bench_analytics_<rows> on the bench server; --reuse (implies --keep)
+migrates and reuses it when it holds the bench's widgets and exactly <rows> logs (generated earlier
+today, so "today" and the 90-day range still fall on its data), else generates it afresh. A reused
+run redoes the backfill, the rollups and the reads on the same rows; its generate s reads 0.
 
 Generation: INSERT ... SELECT generate_series per 500,000 rows into an unindexed staging table, then
 one INSERT into chat_logs in created_at order (the order the platform writes logs in, so a day's logs
@@ -27,7 +34,7 @@ import httpx
 import psycopg
 from psycopg import sql
 
-from scripts.bench.harness import bench_database, bench_parser, verdict
+from scripts.bench.harness import BENCH_SERVER_DIR, bench_database, bench_parser, verdict
 
 WIDGETS = 50
 DAYS = 180
@@ -104,7 +111,8 @@ class SizeResult:
     mismatches: list[str]
 
 
-async def _widgets(url: str) -> list[str]:
+async def widget_ids(url: str) -> list[str]:
+    """The bench's widgets (and their clients), created in the empty database `url`."""
     with psycopg.connect(url) as conn:
         conn.execute("INSERT INTO clients (name) SELECT 'Bench client ' || n FROM generate_series(1, 5) n")
         conn.execute(
@@ -147,7 +155,8 @@ def generate(url: str, start: int, stop: int, *, end: datetime, progress: bool) 
         conn.execute("VACUUM ANALYZE chat_logs")
 
 
-async def _run_rollup(url: str, *, now: datetime, since: date | None) -> float:
+async def run_rollup_timed(url: str, *, now: datetime, since: date | None) -> float:
+    """One run of the rollup job as at `now` (from `since`, or its 15-minute default); seconds."""
     from shared.jobs import JobContext
     from shared.observability import logger
     from shared.services.rollup import run_rollup
@@ -252,17 +261,32 @@ def compare(api: dict[str, Any], direct: dict[str, Any]) -> list[str]:
     return problems
 
 
-async def check_size(url: str, rows: int, *, rounds: int = 15, progress: bool = False) -> SizeResult:
-    """Generate `rows` logs into the (empty) database `url`, roll up, read and compare."""
+def _reusable(url: str, rows: int) -> list[str] | None:
+    """The widgets of a kept bench database holding exactly `rows` logs, else None."""
+    with psycopg.connect(url) as conn:
+        widgets = [str(r[0]) for r in conn.execute("SELECT id FROM widgets ORDER BY id").fetchall()]
+        count = conn.execute("SELECT count(*) FROM chat_logs").fetchone()
+    return widgets if len(widgets) == WIDGETS and count is not None and count[0] == rows else None
+
+
+async def check_size(
+    url: str, rows: int, *, rounds: int = 15, progress: bool = False, reuse: bool = False
+) -> SizeResult:
+    """Generate `rows` logs into the (empty) database `url` (or, with `reuse`, use the ones it holds),
+    roll up, read and compare."""
     now = datetime.now(UTC)
     today = now.date()
-    widgets = await _widgets(url)
+    kept = _reusable(url, rows) if reuse else None
     started = time.perf_counter()
-    generate(url, 0, rows, end=now - timedelta(minutes=10), progress=progress)
-    generate_s = time.perf_counter() - started
+    if kept is None:
+        widgets = await widget_ids(url)
+        generate(url, 0, rows, end=now - timedelta(minutes=10), progress=progress)
+    else:
+        widgets = kept
+    generate_s = time.perf_counter() - started if kept is None else 0.0
     # The backfill runs as if just after midnight... of a fully ended day: from 180 days ago to today.
-    backfill_s = await _run_rollup(url, now=now, since=today - timedelta(days=DAYS))
-    rollups = [await _run_rollup(url, now=now, since=None) for _ in range(3)]
+    backfill_s = await run_rollup_timed(url, now=now, since=today - timedelta(days=DAYS))
+    rollups = [await run_rollup_timed(url, now=now, since=None) for _ in range(3)]
     first, last = today - timedelta(days=READ_DAYS - 1), today
     api_ms, body = await _read_api(url, widgets[0], first, last, rounds)
     direct_ms, direct = _direct(url, widgets[0], first, last, max(3, rounds // 3))
@@ -280,17 +304,47 @@ async def check_size(url: str, rows: int, *, rounds: int = 15, progress: bool = 
     )
 
 
+def _kept_database(name: str, *, reuse: bool) -> str:
+    """The URL of bench database `name`, migrated: the existing one with `reuse`, else a fresh one."""
+    import os
+
+    from scripts.localdb import create_database, embedded_database_url
+    from scripts.migrate import migrate
+
+    admin_url = os.environ.get("DATABASE_URL") or embedded_database_url(BENCH_SERVER_DIR)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+    url = (
+        psycopg.conninfo.make_conninfo(admin_url, dbname=name)
+        if reuse and exists
+        else create_database(admin_url, name)
+    )
+    migrate(url)
+    return url
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = bench_parser(__doc__)
     parser.add_argument("--rows", type=int, nargs="+", default=[500_000, 5_000_000])
     parser.add_argument("--rounds", type=int, default=30, help="API reads per size (median)")
+    parser.add_argument("--keep", action="store_true", help="keep the bench databases afterwards")
+    parser.add_argument("--reuse", action="store_true", help="reuse kept bench databases (implies --keep)")
     args = parser.parse_args(argv)
     results = []
     for rows in args.rows:
-        with bench_database(f"cwp_bench_analytics_{rows}") as database:
+        name = f"cwp_bench_analytics_{rows}"
+        if args.keep or args.reuse:
+            url = _kept_database(name, reuse=args.reuse)
             results.append(
-                asyncio.run(check_size(database.url, rows, rounds=args.rounds, progress=not args.json))
+                asyncio.run(
+                    check_size(url, rows, rounds=args.rounds, progress=not args.json, reuse=args.reuse)
+                )
             )
+        else:
+            with bench_database(name) as database:
+                results.append(
+                    asyncio.run(check_size(database.url, rows, rounds=args.rounds, progress=not args.json))
+                )
         if not args.json:
             print(json.dumps(asdict(results[-1])), file=sys.stderr)
     failed: list[str] = []

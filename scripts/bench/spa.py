@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from scripts.bench.analytics import DAYS, _run_rollup, _widgets, generate
+from scripts.bench.analytics import DAYS, generate, run_rollup_timed, widget_ids
 from scripts.bench.harness import (
     BENCH_DIR,
     StaticSite,
@@ -169,9 +169,9 @@ async def prepare_data(url: str, rows: int, progress: bool) -> str:
     from shared.db import Database
 
     now = datetime.now(UTC)
-    widgets = await _widgets(url)
+    widgets = await widget_ids(url)
     generate(url, 0, rows, end=now - timedelta(minutes=10), progress=progress)
-    backfill_s = await _run_rollup(url, now=now, since=now.date() - timedelta(days=DAYS))
+    backfill_s = await run_rollup_timed(url, now=now, since=now.date() - timedelta(days=DAYS))
     if progress:
         print(f"  backfill {backfill_s:.1f} s", file=sys.stderr)
     db = Database(url)

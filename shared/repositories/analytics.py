@@ -5,16 +5,20 @@ agree by construction).
 The computing query works on segments: (label date, [lo, hi)) windows of chat logs. The rollup
 passes one UTC day (up to its settle margin); a read passes the parts of its range no stored row
 covers, labelled with their local date. Hours index the arrays in `tz` wall-clock hours ('UTC' for
-stored rows). The read queries below merge stored rows in SQL and return only small results.
+stored rows). The read queries below merge stored rows in SQL and return only small results: one
+statement for a UTC range's stored days, one for a widget's lists.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
+
+import psycopg
 
 from shared.db import Conn
 from shared.models import AnalyticsDay
@@ -333,7 +337,8 @@ written AS (
         hour_confidence_count, hour_positive, hour_negative, hour_response_sum, hour_response_count,
         response_buckets, response_bucket_counts, response_hour_buckets, response_hour_bucket_counts,
         top_questions, top_topics, knowledge_gaps, p95_bucket, question_keys, question_counts, gap_keys,
-        gap_counts, topic_names, topic_counts, question_text_keys, question_texts, question_text_counts, gap_failed, gap_low_confidence, gap_thumbs_down, gap_last_at, gap_last_reply, gap_last_reply_at, gap_text_keys, gap_texts, gap_text_counts, most_common_questions)
+        gap_counts, topic_names, topic_counts, question_text_keys, question_texts, question_text_counts, gap_failed, gap_low_confidence, gap_thumbs_down, gap_last_at, gap_last_reply, gap_last_reply_at, gap_text_keys, gap_texts, gap_text_counts, confidence_sum, confidence_count, response_sum,
+        response_count, most_common_questions)
     SELECT widget_id, date, num_messages, num_chats, num_conversations, num_failed, avg_confidence,
            positive_feedback, negative_feedback, avg_response_time_ms, p95_response_time_ms,
            hour_messages, hour_chats, hour_failed, hour_conversations, hour_confidence_sum,
@@ -341,12 +346,18 @@ written AS (
            response_buckets, response_bucket_counts, response_hour_buckets, response_hour_bucket_counts,
            top_questions, top_topics, knowledge_gaps, p95_bucket, question_keys, question_counts, gap_keys,
            gap_counts, topic_names, topic_counts, question_text_keys, question_texts, question_text_counts, gap_failed, gap_low_confidence, gap_thumbs_down, gap_last_at, gap_last_reply, gap_last_reply_at, gap_text_keys, gap_texts, gap_text_counts,
+           coalesce((SELECT sum(x::numeric)::float8 FROM unnest(hour_confidence_sum) x), 0),
+           coalesce((SELECT sum(x)::int FROM unnest(hour_confidence_count) x), 0),
+           coalesce((SELECT sum(x)::bigint FROM unnest(hour_response_sum) x), 0),
+           coalesce((SELECT sum(x)::int FROM unnest(hour_response_count) x), 0),
            (SELECT coalesce(jsonb_agg(jsonb_build_object('question', q -> 'texts' -> 0 ->> 0, 'count', (q ->> 'count')::int)
                                       ORDER BY i), '[]'::jsonb)
             FROM jsonb_array_elements(top_questions) WITH ORDINALITY AS e(q, i) WHERE i <= 10)
     FROM computed
     ON CONFLICT (widget_id, date) DO UPDATE SET
         num_messages = EXCLUDED.num_messages, num_chats = EXCLUDED.num_chats,
+        confidence_sum = EXCLUDED.confidence_sum, confidence_count = EXCLUDED.confidence_count,
+        response_sum = EXCLUDED.response_sum, response_count = EXCLUDED.response_count,
         num_conversations = EXCLUDED.num_conversations, num_failed = EXCLUDED.num_failed,
         avg_confidence = EXCLUDED.avg_confidence, positive_feedback = EXCLUDED.positive_feedback,
         negative_feedback = EXCLUDED.negative_feedback,
@@ -507,69 +518,96 @@ CROSS JOIN LATERAL (
 GROUP BY w.id
 """
 
-# A widget's merged question, gap and topic counts over stored days: every key that, with at most
-# `*_slack` more from live rows, could still reach the first `*_top` (ties included).
-_LIST_CANDIDATES = """
-WITH rows AS (
-    SELECT question_keys, question_counts, gap_keys, gap_counts, topic_names, topic_counts
-    FROM analytics WHERE widget_id = %(id)s AND date = ANY(%(days)s::date[])
-),
-merged AS (
-    SELECT 'question' AS kind, u.key, sum(u.n)::int AS n
-    FROM rows, unnest(rows.question_keys, rows.question_counts) AS u(key, n) GROUP BY u.key
-    UNION ALL
-    SELECT 'gap', u.key, sum(u.n)::int FROM rows, unnest(rows.gap_keys, rows.gap_counts) AS u(key, n)
-    GROUP BY u.key
-    UNION ALL
-    SELECT 'topic', u.key, sum(u.n)::int FROM rows, unnest(rows.topic_names, rows.topic_counts) AS u(key, n)
-    GROUP BY u.key
-),
-ranked AS (
-    SELECT kind, key, n, row_number() OVER (PARTITION BY kind ORDER BY n DESC) AS rank FROM merged
-),
-bars AS (
-    SELECT k.kind, coalesce(max(r.n) FILTER (WHERE r.rank = k.top), 0) - k.slack AS bar
-    FROM (VALUES ('question', %(question_top)s::int, %(question_slack)s::int),
-                 ('gap', %(gap_top)s::int, %(gap_slack)s::int),
-                 ('topic', %(topic_top)s::int, %(topic_slack)s::int)) AS k(kind, top, slack)
-    LEFT JOIN ranked r ON r.kind = k.kind
-    GROUP BY k.kind, k.slack
-)
-SELECT m.kind, m.key, m.n FROM merged m JOIN bars b USING (kind) WHERE m.n >= b.bar
+# A UTC read's stored days in one statement: each row is one local day, its counters the day's own
+# totals (0015), its hourly messages (for the weekday x hour grid), its p95 bucket, and for the `mixed`
+# days (with a live part to join) its histogram; then, with `range`, a row per widget (day NULL)
+# holding its histogram over all these days (_RANGE_HISTOGRAMS).
+_STORED_UTC_DAYS = """
+SELECT r.widget_id, r.date AS day, r.p95_bucket, r.hour_messages,
+       CASE WHEN r.date = ANY(%(mixed)s::date[]) THEN r.response_buckets END AS buckets,
+       CASE WHEN r.date = ANY(%(mixed)s::date[]) THEN r.response_bucket_counts::bigint[] END AS counts,
+       r.num_messages AS messages, coalesce(r.num_chats, 0) AS chats, coalesce(r.num_failed, 0) AS failed,
+       coalesce(r.num_conversations, 0) AS conversations, r.confidence_sum, r.confidence_count,
+       coalesce(r.positive_feedback, 0) AS positive, coalesce(r.negative_feedback, 0) AS negative,
+       r.response_sum, r.response_count
+FROM analytics r
+WHERE r.widget_id = ANY(%(ids)s::uuid[]) AND r.date = ANY(%(days)s::date[])
+UNION ALL
+SELECT h.widget_id, NULL, NULL, NULL, h.buckets, h.counts, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL, NULL
+FROM ({range}) h
+WHERE %(range)s
 """
 
-# The wordings (with counts) of these questions and gaps over stored days: one pass over each
-# row's flat arrays (a list value read once per key would be decompressed once per key).
-_LIST_TEXTS = """
-SELECT x.kind, x.key, x.text, sum(x.n)::int AS n
-FROM analytics r
+
+# A widget's lists over stored days, in one statement: the stored counts of the questions, gaps and
+# topics that rank once the live rows' counts (`live_*`, every key they have) are added (ties by key
+# in code-point order, as the service sorts), then the wordings and gap details of those that rank.
+# part 'count': (kind, key, n); 'text': (kind, key, text, n); 'gap': a gap's details.
+_STORED_LISTS = """
+
+WITH rows AS MATERIALIZED (
+    SELECT question_keys, question_counts, gap_keys, gap_counts, topic_names, topic_counts,
+           question_text_keys, question_texts, question_text_counts, gap_text_keys, gap_texts,
+           gap_text_counts, gap_failed, gap_low_confidence, gap_thumbs_down, gap_last_at, gap_last_reply,
+           gap_last_reply_at
+    FROM analytics WHERE widget_id = %(id)s AND date = ANY(%(days)s::date[])
+),
+counts AS (
+    SELECT 'question' AS kind, unnest(question_keys) AS key, unnest(question_counts) AS n, true AS stored FROM rows
+    UNION ALL
+    SELECT 'gap', unnest(gap_keys), unnest(gap_counts), true FROM rows
+    UNION ALL
+    SELECT 'topic', unnest(topic_names), unnest(topic_counts), true FROM rows
+    UNION ALL
+    SELECT l.kind, l.key, l.n, false
+    FROM unnest(%(live_kinds)s::text[], %(live_keys)s::text[], %(live_counts)s::int[]) AS l(kind, key, n)
+),
+merged AS (
+    SELECT kind, key, sum(n) AS total, sum(n) FILTER (WHERE stored)::int AS n FROM counts GROUP BY kind, key
+),
+ranked AS (
+    SELECT kind, key, n,
+           row_number() OVER (PARTITION BY kind ORDER BY total DESC, key COLLATE "C") AS rank
+    FROM merged
+),
+ranking AS (
+    SELECT r.kind, r.key, r.n
+    FROM ranked r
+    JOIN (VALUES ('question', %(question_top)s::int), ('gap', %(gap_top)s::int), ('topic', %(topic_top)s::int))
+        AS k(kind, top) ON k.kind = r.kind AND r.rank <= k.top
+    WHERE r.n IS NOT NULL
+)
+SELECT 'count' AS part, kind, key, NULL::text AS text, n, NULL::int AS failed, NULL::int AS low_confidence,
+       NULL::int AS thumbs_down, NULL::float8 AS last_at, NULL::text AS last_reply, NULL::float8 AS last_reply_at
+FROM ranking
+UNION ALL
+SELECT 'text', x.kind, x.key, x.text, sum(x.n)::int, NULL, NULL, NULL, NULL, NULL, NULL
+FROM rows r
 CROSS JOIN LATERAL (
     SELECT 'question' AS kind, k.key, u.text, u.n
     FROM unnest(r.question_keys) WITH ORDINALITY AS k(key, i)
     JOIN unnest(r.question_text_keys, r.question_texts, r.question_text_counts) AS u(i, text, n) USING (i)
-    WHERE k.key = ANY(%(questions)s::text[])
+    WHERE k.key IN (SELECT key FROM ranking WHERE kind = 'question')
     UNION ALL
     SELECT 'gap', k.key, u.text, u.n
     FROM unnest(r.gap_keys) WITH ORDINALITY AS k(key, i)
     JOIN unnest(r.gap_text_keys, r.gap_texts, r.gap_text_counts) AS u(i, text, n) USING (i)
-    WHERE k.key = ANY(%(gaps)s::text[])
+    WHERE k.key IN (SELECT key FROM ranking WHERE kind = 'gap')
 ) x
-WHERE r.widget_id = %(id)s AND r.date = ANY(%(days)s::date[])
 GROUP BY x.kind, x.key, x.text
-"""
-
-# The reasons, last time asked and latest answered reply of these gaps over stored days.
-_GAP_DETAILS = """
-SELECT g.key, sum(g.failed)::int AS failed, sum(g.low_confidence)::int AS low_confidence,
-       sum(g.thumbs_down)::int AS thumbs_down, max(g.last_at) AS last_at,
-       (array_agg(g.last_reply ORDER BY g.last_reply_at DESC) FILTER (WHERE g.last_reply_at IS NOT NULL))[1]
-           AS last_reply,
-       max(g.last_reply_at) AS last_reply_at
-FROM analytics r
-CROSS JOIN LATERAL unnest(r.gap_keys, r.gap_failed, r.gap_low_confidence, r.gap_thumbs_down, r.gap_last_at,
-                          r.gap_last_reply, r.gap_last_reply_at)
-    AS g(key, failed, low_confidence, thumbs_down, last_at, last_reply, last_reply_at)
-WHERE r.widget_id = %(id)s AND r.date = ANY(%(days)s::date[]) AND g.key = ANY(%(gaps)s::text[])
+UNION ALL
+SELECT 'gap', 'gap', g.key, NULL, NULL, sum(g.failed)::int, sum(g.low_confidence)::int, sum(g.thumbs_down)::int,
+       max(g.last_at),
+       (array_agg(g.last_reply ORDER BY g.last_reply_at DESC) FILTER (WHERE g.last_reply_at IS NOT NULL))[1],
+       max(g.last_reply_at)
+FROM (
+    SELECT unnest(gap_keys) AS key, unnest(gap_failed) AS failed, unnest(gap_low_confidence) AS low_confidence,
+           unnest(gap_thumbs_down) AS thumbs_down, unnest(gap_last_at) AS last_at,
+           unnest(gap_last_reply) AS last_reply, unnest(gap_last_reply_at) AS last_reply_at
+    FROM rows
+) g
+WHERE g.key IN (SELECT key FROM ranking WHERE kind = 'gap')
 GROUP BY g.key
 """
 
@@ -604,19 +642,6 @@ async def compute_rows(
         },
     )
     return [RollupRow.from_row(row) for row in await cur.fetchall()]
-
-
-async def any_logs(conn: Conn, *, segments: Sequence[Segment], widget_ids: Sequence[UUID]) -> bool:
-    """Whether any of these widgets has a chat log in any of the segments (one index probe each)."""
-    if not segments or not widget_ids:
-        return False
-    cur = await conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM unnest(%(seg_los)s::timestamptz[], %(seg_his)s::timestamptz[]) AS s(lo, hi) "
-        "JOIN chat_logs c ON c.widget_id = ANY(%(ids)s::uuid[]) AND c.created_at >= s.lo AND c.created_at < s.hi)",
-        {**_segment_params(segments), "ids": list(widget_ids)},
-    )
-    row = await cur.fetchone()
-    return bool(row and row["exists"])
 
 
 async def _day_histograms(conn: Conn, day: date) -> dict[str, list[Any]]:
@@ -671,15 +696,25 @@ async def upsert_day(
     return int(counts["written"]), int(counts["deleted"])
 
 
-async def covered_days(conn: Conn, *, first: date, last: date) -> dict[date, datetime]:
+async def covered_days(
+    conn: Conn, *, first: date, last: date, widget_ids: Sequence[UUID], start: datetime, end: datetime
+) -> tuple[dict[date, datetime], datetime | None]:
     """How far each UTC day from `first` to `last` is covered by stored rows (`[day, covered_until)`;
-    days never rolled up are absent)."""
+    days never rolled up are absent), and the latest chat log of these widgets in [start, end) or
+    None (one backward index probe each), in one statement."""
     cur = await conn.execute(
-        "SELECT date, covered_until FROM analytics_rollup_days "
-        "WHERE date BETWEEN %(first)s AND %(last)s AND covered_until IS NOT NULL",
-        {"first": first, "last": last},
+        "SELECT coalesce((SELECT array_agg(date ORDER BY date) FROM analytics_rollup_days "
+        "                 WHERE date BETWEEN %(first)s AND %(last)s AND covered_until IS NOT NULL), '{}') AS days, "
+        "coalesce((SELECT array_agg(covered_until ORDER BY date) FROM analytics_rollup_days "
+        "          WHERE date BETWEEN %(first)s AND %(last)s AND covered_until IS NOT NULL), '{}') AS untils, "
+        "(SELECT max(l.created_at) FROM unnest(%(ids)s::uuid[]) AS w(id) "
+        " CROSS JOIN LATERAL (SELECT c.created_at FROM chat_logs c WHERE c.widget_id = w.id "
+        " AND c.created_at >= %(start)s AND c.created_at < %(end)s ORDER BY c.created_at DESC LIMIT 1) l) AS latest",
+        {"first": first, "last": last, "ids": list(widget_ids), "start": start, "end": end},
     )
-    return {row["date"]: row["covered_until"] for row in await cur.fetchall()}
+    row = await cur.fetchone()
+    assert row is not None
+    return dict(zip(row["days"], row["untils"], strict=True)), row["latest"]
 
 
 async def stored_counters(
@@ -689,6 +724,41 @@ async def stored_counters(
     their messages per weekday (Monday 0) and local hour (`day` None)."""
     cur = await conn.execute(_STORED_COUNTERS, {"ids": list(widget_ids), "days": list(days), "tz": tz})
     return await cur.fetchall()
+
+
+@dataclass
+class StoredUtc:
+    """What a UTC read takes from the stored days (`stored_utc`)."""
+
+    # Per widget and day: the _COUNTERS, p95_bucket, buckets and counts, and hour_messages (24 cells).
+    days: list[dict[str, Any]]
+    ranges: dict[UUID, tuple[list[int], list[int]]]  # widget -> histogram over the days (with `range`)
+
+
+async def stored_utc(
+    conn: Conn, *, widget_ids: Sequence[UUID], days: Sequence[date], mixed: Sequence[date], range_: bool
+) -> StoredUtc:
+    """The stored UTC days `days` of these widgets in one statement: each day's counters, p95 bucket,
+    hourly messages and (for the `mixed` days) histogram, and with `range_` each widget's histogram
+    over all of them."""
+    cur = await conn.execute(
+        _STORED_UTC_DAYS.format(range=_RANGE_HISTOGRAMS),
+        {
+            "ids": list(widget_ids),
+            "days": list(days),
+            "mixed": list(mixed),
+            "first": min(days),
+            "last": max(days),
+            "range": range_,
+        },
+    )
+    result = StoredUtc([], {})
+    for row in await cur.fetchall():
+        if row["day"] is None:
+            result.ranges[row["widget_id"]] = (row["buckets"], row["counts"])
+        else:
+            result.days.append(row)
+    return result
 
 
 async def stored_histograms(
@@ -726,37 +796,28 @@ async def range_histograms(
     return {row["widget_id"]: (row["buckets"], row["counts"]) for row in await cur.fetchall()}
 
 
-async def list_candidates(
-    conn: Conn, *, widget_id: UUID, days: Sequence[date], tops: Mapping[str, int], slacks: Mapping[str, int]
+async def stored_lists(
+    conn: Conn,
+    *,
+    widget_id: UUID,
+    days: Sequence[date],
+    tops: Mapping[str, int],
+    live: Sequence[tuple[str, str, int]],
 ) -> list[dict[str, Any]]:
-    """(kind, key, count) merged over stored days for kinds 'question', 'gap', 'topic': every key
-    that could be among the first `tops[kind]` once at most `slacks[kind]` more is added."""
-    params: dict[str, Any] = {"id": widget_id, "days": list(days)}
+    """The stored days' part of a widget's lists, given every (kind, key, count) of its live rows:
+    rows ('count', kind, key, n) for the keys among the first `tops[kind]` of kinds 'question',
+    'gap', 'topic'; ('text', kind, key, text, n) their wordings; ('gap', 'gap', key, ...) the
+    reasons, last time asked (epoch seconds) and latest answered reply of the gaps that rank."""
+    params: dict[str, Any] = {
+        "id": widget_id,
+        "days": list(days),
+        "live_kinds": [kind for kind, _, _ in live],
+        "live_keys": [key for _, key, _ in live],
+        "live_counts": [n for _, _, n in live],
+    }
     for kind in ("question", "gap", "topic"):
-        params[f"{kind}_top"], params[f"{kind}_slack"] = tops[kind], slacks[kind]
-    cur = await conn.execute(_LIST_CANDIDATES, params)
-    return await cur.fetchall()
-
-
-async def list_texts(
-    conn: Conn, *, widget_id: UUID, days: Sequence[date], questions: Sequence[str], gaps: Sequence[str]
-) -> list[dict[str, Any]]:
-    """(kind, key, text, count): the wordings of these questions and gaps over stored days."""
-    if not questions and not gaps:
-        return []
-    cur = await conn.execute(
-        _LIST_TEXTS, {"id": widget_id, "days": list(days), "questions": list(questions), "gaps": list(gaps)}
-    )
-    return await cur.fetchall()
-
-
-async def gap_details(
-    conn: Conn, *, widget_id: UUID, days: Sequence[date], gaps: Sequence[str]
-) -> list[dict[str, Any]]:
-    """Per gap: reasons, last asked (epoch seconds) and latest answered reply over stored days."""
-    if not gaps:
-        return []
-    cur = await conn.execute(_GAP_DETAILS, {"id": widget_id, "days": list(days), "gaps": list(gaps)})
+        params[f"{kind}_top"] = tops[kind]
+    cur = await conn.execute(_STORED_LISTS, params)
     return await cur.fetchall()
 
 
@@ -790,9 +851,13 @@ async def get_client_name(conn: Conn, *, client_id: UUID) -> str | None:
 @contextlib.asynccontextmanager
 async def read_only(conn: Conn) -> AsyncIterator[Conn]:
     """A read-only transaction on `conn`: any write inside it fails (DESIGN.md "Analytics")."""
-    async with conn.transaction():
-        await conn.execute("SET TRANSACTION READ ONLY")
-        yield conn
+    await conn.set_read_only(True)  # BEGIN READ ONLY: no statement of its own
+    try:
+        async with conn.transaction():
+            yield conn
+    finally:
+        with contextlib.suppress(psycopg.Error):  # a broken connection is dropped anyway
+            await conn.set_read_only(None)
 
 
 async def list_days(conn: Conn, *, widget_id: UUID, start: date, end: date) -> list[AnalyticsDay]:

@@ -13,8 +13,12 @@ there are: stored days are merged in SQL and only small results come back.
 - p95 is the nearest-rank percentile of the merged response-time histograms of the range (exact
   below 1 s, buckets 1 % wide above), never an average of daily figures: the stored days' histogram
   is the difference of two running totals, plus the live rows'.
-- Lists merge the stored days' candidates in SQL, asking only for the keys that can still rank once
-  the live rows' counts are added, then for the wordings and details of those that rank.
+- Lists merge the stored days' counts in SQL with the live rows' (sent along), and come back as
+  the counts, wordings and gap details of only the keys that rank, in one statement.
+- A read is a handful of statements whatever the range: BEGIN READ ONLY, the widget, the covered
+  days with the range's latest log (live rows are computed only when a log lies past the cover),
+  the stored days (UTC: per-day totals, hourly messages, p95 buckets and the range histogram in
+  one statement), the lists, COMMIT.
 """
 
 from __future__ import annotations
@@ -237,13 +241,13 @@ class _Lists:
         if item["last_reply_at"] is not None and item["last_reply_at"] > gap["last_reply_at"]:
             gap["last_reply"], gap["last_reply_at"] = item["last_reply"], item["last_reply_at"]
 
-    def slacks(self) -> dict[str, int]:
-        """The most any one key has so far, per kind (what the live rows may add to a stored count)."""
-        return {
-            "question": max((entry[0] for entry in self.questions.values()), default=0),
-            "gap": max((gap["count"] for gap in self.gaps.values()), default=0),
-            "topic": max(self.topics.values(), default=0),
-        }
+    def live_counts(self) -> list[tuple[str, str, int]]:
+        """Every (kind, key, count) held so far (the live rows')."""
+        return [
+            *(("question", key, entry[0]) for key, entry in self.questions.items()),
+            *(("gap", key, gap["count"]) for key, gap in self.gaps.items()),
+            *(("topic", key, n) for key, n in self.topics.items()),
+        ]
 
     def add_count(self, kind: str, key: str, count: int) -> None:
         if kind == "question":
@@ -268,10 +272,6 @@ class _Lists:
 
     def _ranked_gaps(self) -> list[tuple[str, dict[str, Any]]]:
         return sorted(self.gaps.items(), key=lambda kv: (-kv[1]["count"], kv[0]))[:TOP_GAPS]
-
-    def ranked_keys(self) -> tuple[list[str], list[str]]:
-        """The questions and gaps that rank, by key."""
-        return [key for key, _ in self._ranked_questions()], [key for key, _ in self._ranked_gaps()]
 
     def top_questions(self) -> list[TopQuestion]:
         return [
@@ -425,19 +425,81 @@ async def _compose(
     composed = {widget_id: _Composed() for widget_id in widget_ids}
     if not widget_ids:
         return composed
-    covered = await analytics.covered_days(
-        conn, first=rng.start.date(), last=(rng.end - timedelta(microseconds=1)).date()
+    covered, latest = await analytics.covered_days(
+        conn,
+        first=rng.start.date(),
+        last=(rng.end - timedelta(microseconds=1)).date(),
+        widget_ids=widget_ids,
+        start=rng.start,
+        end=rng.end,
     )
     stored, segments = _split(covered, rng)
-    if await analytics.any_logs(conn, segments=segments, widget_ids=widget_ids):
+    # Live rows only when a live segment may hold a log: none starts after the range's latest log.
+    if segments and latest is not None and latest >= segments[0].lo:
         for live in await analytics.compute_rows(
             conn, segments=segments, tz=rng.tz_name, widget_ids=widget_ids
         ):
             _add_live_row(composed[live.widget_id], live, lists)
     if not stored:
         return composed
-    utc = rng.tz_name == "UTC"
     mixed = sorted({segment.day for segment in segments})  # local days with a live part
+    if rng.tz_name == "UTC":
+        _add_stored_utc(
+            composed,
+            mixed,
+            await analytics.stored_utc(
+                conn,
+                widget_ids=widget_ids,
+                days=stored,
+                mixed=[day for day in stored if day in mixed] if daily_p95 else [],
+                range_=total_p95,
+            ),
+        )
+    else:
+        await _add_stored_shifted(conn, composed, widget_ids, rng, stored, mixed, daily_p95=daily_p95)
+        if total_p95:
+            for widget_id, (buckets, counts) in (
+                await analytics.range_histograms(conn, widget_ids=widget_ids, days=stored)
+            ).items():
+                _merge(composed[widget_id].histogram, zip(buckets, counts, strict=True))
+    if lists:
+        (widget_id,) = widget_ids
+        await _merge_stored_lists(conn, widget_id, stored, composed[widget_id].lists)
+    return composed
+
+
+def _add_stored_utc(
+    composed: dict[UUID, _Composed], mixed: Sequence[date], stored: analytics.StoredUtc
+) -> None:
+    """Stored UTC days are local days as they are: counters and p95 bucket (or, for a day with a
+    live part, its histogram), the grid, and each widget's histogram over the range."""
+    for row in stored.days:
+        target = composed[row["widget_id"]]
+        cells = target.grid[row["day"].weekday()]
+        for hour, messages in enumerate(row["hour_messages"]):
+            cells[hour] += messages
+        sums = target.day(row["day"])
+        for name in _COUNTERS:
+            setattr(sums, name, getattr(sums, name) + row[name])
+        if row["day"] not in mixed:  # a whole stored day: its own p95
+            sums.p95_bucket = row["p95_bucket"]
+        elif row["buckets"] is not None:  # one with a live part: its histogram, to join the live one
+            _merge(sums.histogram, zip(row["buckets"], row["counts"], strict=True))
+    for widget_id, (buckets, counts) in stored.ranges.items():
+        _merge(composed[widget_id].histogram, zip(buckets, counts, strict=True))
+
+
+async def _add_stored_shifted(
+    conn: Conn,
+    composed: dict[UUID, _Composed],
+    widget_ids: Sequence[UUID],
+    rng: DateRange,
+    stored: Sequence[date],
+    mixed: Sequence[date],
+    *,
+    daily_p95: bool,
+) -> None:
+    """Stored UTC days moved into a whole-hour zone's local days: counters, grid and daily p95."""
     for row in await analytics.stored_counters(conn, widget_ids=widget_ids, days=stored, tz=rng.tz_name):
         target = composed[row["widget_id"]]
         if row["day"] is None:
@@ -446,45 +508,31 @@ async def _compose(
         sums = target.day(row["day"])
         for name in _COUNTERS:
             setattr(sums, name, getattr(sums, name) + row[name])
-        if utc and row["day"] not in mixed:  # a whole stored UTC day: its own p95
-            sums.p95_bucket = row["p95_bucket"]
-    # UTC: only days with a live part need their histogram; other zones: every local day its p95.
-    hist_days = [day for day in stored if day in mixed] if utc else stored
-    if daily_p95 and hist_days:
-        local_days = hist_days if utc else [rng.first + timedelta(days=n) for n in range(rng.days)]
+    if daily_p95:
+        local_days = [rng.first + timedelta(days=n) for n in range(rng.days)]
         for row in await analytics.stored_histograms(
-            conn, widget_ids=widget_ids, days=hist_days, tz=rng.tz_name, local_days=local_days, mixed=mixed
+            conn, widget_ids=widget_ids, days=stored, tz=rng.tz_name, local_days=local_days, mixed=mixed
         ):
             sums = composed[row["widget_id"]].day(row["day"])
             if row["buckets"] is not None:
                 _merge(sums.histogram, zip(row["buckets"], row["counts"], strict=True))
             else:
                 sums.p95_bucket = row["p95_bucket"]
-    if total_p95:
-        for widget_id, (buckets, counts) in (
-            await analytics.range_histograms(conn, widget_ids=widget_ids, days=stored)
-        ).items():
-            _merge(composed[widget_id].histogram, zip(buckets, counts, strict=True))
-    if lists:
-        (widget_id,) = widget_ids
-        await _merge_stored_lists(conn, widget_id, stored, composed[widget_id].lists)
-    return composed
 
 
 async def _merge_stored_lists(conn: Conn, widget_id: UUID, stored: Sequence[date], merged: _Lists) -> None:
-    """Add the stored days' lists to `merged` (which holds the live rows'): first the counts of every
-    key that can still rank, then the wordings and gap details of those that do."""
-    for row in await analytics.list_candidates(
-        conn, widget_id=widget_id, days=stored, tops=_TOPS, slacks=merged.slacks()
-    ):
-        merged.add_count(row["kind"], row["key"], row["n"])
-    questions_ranked, gaps_ranked = merged.ranked_keys()
-    for row in await analytics.list_texts(
-        conn, widget_id=widget_id, days=stored, questions=questions_ranked, gaps=gaps_ranked
-    ):
-        merged.add_text(row["kind"], row["key"], row["text"], row["n"])
-    for row in await analytics.gap_details(conn, widget_id=widget_id, days=stored, gaps=gaps_ranked):
-        merged.add_gap_details(row)
+    """Add the stored days' lists to `merged` (which holds the live rows'): the counts of the keys
+    that rank once merged, their wordings and the details of the gaps among them (one statement)."""
+    rows = await analytics.stored_lists(
+        conn, widget_id=widget_id, days=stored, tops=_TOPS, live=merged.live_counts()
+    )
+    for row in sorted(rows, key=lambda row: row["part"] != "count"):  # counts first
+        if row["part"] == "count":
+            merged.add_count(row["kind"], row["key"], row["n"])
+        elif row["part"] == "text":
+            merged.add_text(row["kind"], row["key"], row["text"], row["n"])
+        else:
+            merged.add_gap_details(row)
 
 
 def _daily(composed: _Composed, rng: DateRange) -> list[DailyMetrics]:

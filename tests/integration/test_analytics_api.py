@@ -317,6 +317,19 @@ async def test_a_write_inside_the_read_only_transaction_fails(db: Database, data
         await db.run(write)
 
 
+async def test_the_connection_writes_again_after_a_read_only_transaction(
+    db: Database, dataset: DataSet
+) -> None:
+    async def read_then_write(conn: Conn) -> int:
+        async with analytics_repo.read_only(conn):
+            await conn.execute("SELECT 1")
+        async with conn.transaction():
+            cur = await conn.execute("UPDATE widgets SET name = name WHERE id = %s", [dataset.w1.id])
+            return cur.rowcount
+
+    assert await db.run(read_then_write) == 1
+
+
 async def test_signed_out_callers_get_401(api: AnalyticsApi, dataset: DataSet) -> None:
     assert (await api.get(f"/v1/analytics/widgets/{dataset.w1.id}", {})).status_code == 401
 
