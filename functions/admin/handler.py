@@ -7,6 +7,7 @@ with handler_init():
     from shared.api.app import build_app
     from shared.http import lambda_handler
 
-    # relay: creating a widget or changing its webhook probes it through the relay's client.
-    app = build_app(title="admin", routers=ROUTERS, relay=True)
+    # Creating a widget, changing its webhook or testing it probes it through the relay's client,
+    # made (and imported) when first needed: the other admin requests never call a webhook.
+    app = build_app(title="admin", routers=ROUTERS, relay_on_first_use=True)
     handler = lambda_handler(app)

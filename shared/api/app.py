@@ -16,11 +16,17 @@ from shared.settings import Settings, get_settings
 
 
 def build_app(
-    *, title: str, routers: Sequence[APIRouter] = (), settings: Settings | None = None, relay: bool = False
+    *,
+    title: str,
+    routers: Sequence[APIRouter] = (),
+    settings: Settings | None = None,
+    relay: bool = False,
+    relay_on_first_use: bool = False,
 ) -> FastAPI:
-    """The app of one function (`relay`: it calls webhooks)."""
+    """The app of one function (`relay`: it calls webhooks; `relay_on_first_use`: some of its
+    routes do, and the webhook caller is made when one first does)."""
     settings = settings or get_settings()
-    resources = Resources.create(settings, relay=relay)
+    resources = Resources.create(settings, relay=relay, relay_on_first_use=relay_on_first_use)
 
     async def widget_allows(widget_id: str, origin: str) -> bool:
         """Whether a page at `origin` may read an error about widget `widget_id` (see CorsMiddleware)."""

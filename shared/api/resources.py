@@ -25,11 +25,15 @@ class Resources:
     db: Database
     widgets: WidgetCache
     webhooks: WebhookCaller | None = None
+    relay_on_first_use: bool = False
 
     @classmethod
-    def create(cls, settings: Settings, *, relay: bool = False) -> Resources:
+    def create(
+        cls, settings: Settings, *, relay: bool = False, relay_on_first_use: bool = False
+    ) -> Resources:
         """Resources for `settings`; `relay` adds the webhook caller (only the chat function and the
-        jobs that probe webhooks pay for importing it)."""
+        jobs that probe webhooks pay for importing it); `relay_on_first_use` adds it when first
+        used instead (the admin function: only a few of its routes call webhooks)."""
         assert settings.database_url is not None
         db = Database(
             settings.database_url.get_secret_value(),
@@ -37,20 +41,15 @@ class Resources:
             pool_size=settings.db_pool_size,
             operation_timeout=settings.db_operation_timeout_seconds,
         )
-        webhooks = None
-        if relay:
-            from shared.services.relay import WebhookCaller
-
-            webhooks = WebhookCaller(
-                max_connections=settings.webhook_max_connections,
-                max_connections_per_origin=settings.webhook_max_connections_per_origin,
-                policy=settings.webhook_policy,
-            )
-        return cls(settings, db, WidgetCache(ttl_seconds=settings.widget_cache_seconds), webhooks)
+        webhooks = _webhook_caller(settings) if relay else None
+        cache = WidgetCache(ttl_seconds=settings.widget_cache_seconds)
+        return cls(settings, db, cache, webhooks, relay_on_first_use and not relay)
 
     @property
     def relay(self) -> WebhookCaller:
-        """The webhook caller (built with `relay=True`)."""
+        """The webhook caller (built with `relay=True`, or now with `relay_on_first_use=True`)."""
+        if self.webhooks is None and self.relay_on_first_use:
+            object.__setattr__(self, "webhooks", _webhook_caller(self.settings))  # once, then kept
         assert self.webhooks is not None, "this app was built without the relay"
         return self.webhooks
 
@@ -59,6 +58,16 @@ class Resources:
         if self.webhooks is not None:
             await self.webhooks.aclose()
         await self.db.close()
+
+
+def _webhook_caller(settings: Settings) -> WebhookCaller:
+    from shared.services.relay import WebhookCaller
+
+    return WebhookCaller(
+        max_connections=settings.webhook_max_connections,
+        max_connections_per_origin=settings.webhook_max_connections_per_origin,
+        policy=settings.webhook_policy,
+    )
 
 
 def resources_of(request: Request) -> Resources:

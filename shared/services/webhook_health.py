@@ -14,12 +14,19 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from shared.db import Database
 from shared.models import WebhookErrorType, Widget
 from shared.observability import logger
 from shared.repositories import widgets
-from shared.services import relay
+
+if TYPE_CHECKING:
+    from shared.services import relay
+
+# The relay (and its HTTP client) is imported by the functions that probe, not with this module: the
+# admin function imports it for its routes but probes only when a webhook is saved or tested, and
+# its cold start should not pay for the client (docs/benchmarks.md "Cold start").
 
 # The probe's own bound: the hourly check's default, and at most the relay's timeout (settings).
 PROBE_TIMEOUT_SECONDS = 10.0
@@ -46,6 +53,8 @@ def probe_session_id(widget: Widget) -> str:
 
 def probe_request(widget: Widget, *, now: datetime) -> tuple[bytes, dict[str, str]]:
     """The probe's raw body and headers, signed as a real message is."""
+    from shared.services import relay
+
     session_id = probe_session_id(widget)
     body = {
         "action": PROBE_ACTION,
@@ -58,6 +67,8 @@ def probe_request(widget: Widget, *, now: datetime) -> tuple[bytes, dict[str, st
 
 async def probe(webhooks: relay.WebhookCaller, widget: Widget, timeout_seconds: float) -> ProbeResult:
     """Probe the widget's webhook once; never raises for anything the webhook does."""
+    from shared.services import relay
+
     started = time.perf_counter()
     status: int | None = None
     try:

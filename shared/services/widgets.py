@@ -10,7 +10,7 @@ import ipaddress
 import secrets
 import socket
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -33,9 +33,11 @@ from shared.models.admin.widgets import (
 from shared.repositories import widgets
 from shared.repositories.widgets import DeletedWidgets
 from shared.services import webhook_health
-from shared.services.relay import WebhookCaller
 from shared.services.widget_cache import WidgetCache
 from shared.webhook_url import BlockedWebhookError, IPAddress, WebhookPolicy, literal_address
+
+if TYPE_CHECKING:
+    from shared.services.relay import WebhookCaller
 
 # Resolving the webhook's host when it is saved: a short bound (a slow or failing DNS is reported
 # by the probe that follows; only an address the policy refuses stops the save).

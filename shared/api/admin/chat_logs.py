@@ -5,9 +5,10 @@ erasure must not depend on whose clock was meant); ranges are [`from`, `to`)."""
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from pydantic import AwareDatetime
 
+from shared.api.admin.routing import admin_router
 from shared.api.auth_deps import AdminDep
 from shared.api.resources import ResourcesDep
 from shared.models import ChatStatus
@@ -21,7 +22,7 @@ from shared.models.admin.chat_logs import (
 )
 from shared.services import conversations
 
-router = APIRouter(prefix="/v1/admin", tags=["chat_logs"])
+router = admin_router("chat_logs")
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
 Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")]

@@ -4,8 +4,9 @@ admin."""
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
+from shared.api.admin.routing import admin_router
 from shared.api.auth_deps import AdminDep
 from shared.api.resources import ResourcesDep
 from shared.http import ErrorResponse
@@ -17,7 +18,7 @@ from shared.services import users
 from shared.services.audit import audit
 
 # Every route takes `AdminDep`: 401 without a valid token, 403 for a client viewer.
-router = APIRouter(prefix="/v1/admin", tags=["users"])
+router = admin_router("users")
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "No such user (code `user_not_found`)"}

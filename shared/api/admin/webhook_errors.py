@@ -3,9 +3,10 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import AwareDatetime
 
+from shared.api.admin.routing import admin_router
 from shared.api.auth_deps import AdminDep
 from shared.api.resources import ResourcesDep
 from shared.models import WebhookErrorType
@@ -13,7 +14,7 @@ from shared.models.admin import CursorPage
 from shared.models.admin.webhook_errors import WebhookErrorOut
 from shared.services import conversations
 
-router = APIRouter(prefix="/v1/admin", tags=["webhook_errors"])
+router = admin_router("webhook_errors")
 
 
 @router.get(

@@ -5,15 +5,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
+from shared.api.admin.routing import admin_router
 from shared.api.auth_deps import AdminDep
 from shared.api.resources import Resources, ResourcesDep
 from shared.http import ErrorResponse
 from shared.models import HealthStatus, Widget
 from shared.models.admin import DeletedCounts, Page
 from shared.models.admin.widgets import (
-    WidgetSummary,
     DemoPurge,
     DemoWidgetCreateRequest,
     WidgetBulkDelete,
@@ -23,6 +23,7 @@ from shared.models.admin.widgets import (
     WidgetOut,
     WidgetSaved,
     WidgetsDeleted,
+    WidgetSummary,
     WidgetTested,
     WidgetUpdate,
     WidgetWithSecret,
@@ -30,7 +31,7 @@ from shared.models.admin.widgets import (
 from shared.services import webhook_health, widgets
 from shared.services.audit import audit
 
-router = APIRouter(prefix="/v1/admin", tags=["widgets"])
+router = admin_router("widgets")
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "No such widget (code `widget_not_found`)"}
@@ -100,12 +101,8 @@ async def list_widgets(
         limit=limit,
         offset=offset,
     )
-    base = _base(resources)
-    return Page[WidgetSummary](
-        items=[WidgetSummary.of_row(row, public_base_url=base) for row in items],
-        total=total,
-        limit=limit,
-        offset=offset,
+    return WidgetSummary.page_of_rows(
+        items, total=total, limit=limit, offset=offset, public_base_url=_base(resources)
     )
 
 
