@@ -50,6 +50,17 @@ async def get_user(conn: Conn, *, user_id: UUID) -> UserWithPassword | None:
     return UserWithPassword.model_validate(row) if row else None
 
 
+async def get_signed_in_user(conn: Conn, *, user_id: UUID, token_version: int) -> User | None:
+    """The user a login token names, while its token version is still `token_version`; None once
+    it was deleted or its tokens were ended. No password hash: one primary-key read per request."""
+    cur = await conn.execute(
+        f"SELECT {_COLUMNS} FROM users WHERE id = %(id)s AND token_version = %(version)s",
+        {"id": user_id, "version": token_version},
+    )
+    row = await cur.fetchone()
+    return User.model_validate(row) if row else None
+
+
 async def list_users(
     conn: Conn, *, search: str | None, role: Role | None, client_id: UUID | None, limit: int, offset: int
 ) -> tuple[list[User], int]:

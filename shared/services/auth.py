@@ -131,14 +131,18 @@ async def authenticate(db: Database, *, token: str, key: bytes, now: datetime) -
         claims = tokens.verify(token, key, audience=LOGIN_AUDIENCE, now=now.timestamp())
         user_id = UUID(str(claims["sub"]))
         version = claims["ver"]
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ValueError("token version")
     except tokens.ExpiredTokenError:
         raise _unauthorized("Your session has expired. Please sign in again.", "token_expired") from None
     except (tokens.InvalidTokenError, KeyError, ValueError):
         raise _unauthorized("The access token is not valid. Please sign in again.", "invalid_token") from None
-    user = await db.run(users.get_user, user_id=user_id)
-    if user is None or user.token_version != version:
+    # Read on every request, never cached: a deleted user's or an ended session's token is refused
+    # at once, in every process.
+    user = await db.run(users.get_signed_in_user, user_id=user_id, token_version=version)
+    if user is None:
         raise _unauthorized("This session has ended. Please sign in again.", "session_revoked")
-    return User.model_validate(user.model_dump())
+    return user
 
 
 async def change_password(db: Database, *, user_id: UUID, current: str, new: str) -> None:

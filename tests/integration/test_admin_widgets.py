@@ -235,6 +235,9 @@ async def test_list_filters_searches_and_pages(
     assert await names(client_id=str(acme.id), limit=2) == (["Billing", "Sales bot"], 3)
     assert await names(client_id=str(acme.id), limit=2, offset=2) == (["support Desk"], 3)
     assert await names(client_id=str(acme.id), offset=10) == ([], 3)
+    assert await names(search="S", limit=1) == (["Sales bot"], 2)
+    assert await names(search="s", limit=1, offset=1) == (["support Desk"], 2)
+    assert await names(search="s", offset=5) == ([], 2)
     # and a bad filter is a 422
     bad = await operator.client.get("/v1/admin/widgets", params={"health": "sick"}, headers=operator.auth)
     assert bad.status_code == 422

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from shared.models.admin import DeletedCounts
+from shared.models.admin import DeletedCounts, Page
 from shared.models.base import Model, WebhookUrl
 from shared.models.webhook_errors import WebhookErrorType
 from shared.models.widgets import HealthStatus, RateLimitConfig, Widget, WidgetConfig, WidgetTheme
@@ -172,14 +172,16 @@ class WidgetSummary(Model):
     updated_at: datetime
 
     @classmethod
-    def of_row(cls, row: dict[str, Any], *, public_base_url: str) -> Self:
-        """The list view of a `repositories.widgets.list_widgets_page` row."""
-        values = dict(row)
-        tail = values.pop("secret_tail")
-        return cls(
-            **values,
-            widget_secret_masked=SECRET_MASK + tail,
-            demo_url=_demo_url(public_base_url, row["id"]) if row["is_demo"] else None,
+    def page_of_rows(
+        cls, rows: list[dict[str, Any]], *, total: int, limit: int, offset: int, public_base_url: str
+    ) -> "Page[WidgetSummary]":
+        """A page of `repositories.widgets.list_widgets_page` rows (changed in place), validated in
+        one call rather than one per row."""
+        for row in rows:
+            row["widget_secret_masked"] = SECRET_MASK + row.pop("secret_tail")
+            row["demo_url"] = _demo_url(public_base_url, row["id"]) if row["is_demo"] else None
+        return Page[WidgetSummary].model_validate(
+            {"items": rows, "total": total, "limit": limit, "offset": offset}
         )
 
 
