@@ -30,6 +30,7 @@ DATA_TABLES = (
     "chat_logs",
     "analytics",
     "analytics_rollup_days",
+    "analytics_lists",
     "webhook_errors",
     "users",
     "rate_limits",

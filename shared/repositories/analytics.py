@@ -540,25 +540,55 @@ WHERE %(range)s
 """
 
 
-# A widget's lists over stored days, in one statement: the stored counts of the questions, gaps and
-# topics that rank once the live rows' counts (`live_*`, every key they have) are added (ties by key
-# in code-point order, as the service sorts), then the wordings and gap details of those that rank.
+# A day's list rows before they are written again (those of widgets with no row left went with it):
+# by the (widget_id, date) index, widget by widget.
+_CLEAR_DAY_LISTS = """
+DELETE FROM analytics_lists l USING analytics a
+WHERE a.date = %(day)s AND l.widget_id = a.widget_id AND l.date = %(day)s
+"""
+
+# A stored day's lists as narrow rows (0016): one per widget, kind and key, with its wordings and (gaps)
+# details, taken from the day's analytics rows just written (the migration backfills with the same).
+_WRITE_DAY_LISTS = """
+INSERT INTO analytics_lists (widget_id, date, kind, key, n, texts, text_counts, failed, low_confidence,
+                             thumbs_down, last_at, last_reply, last_reply_at)
+SELECT a.widget_id, a.date, 'question', q.key, q.n,
+       ARRAY(SELECT u.t FROM unnest(a.question_text_keys, a.question_texts) WITH ORDINALITY AS u(i, t, o)
+             WHERE u.i = q.i ORDER BY u.o),
+       ARRAY(SELECT u.c FROM unnest(a.question_text_keys, a.question_text_counts) WITH ORDINALITY AS u(i, c, o)
+             WHERE u.i = q.i ORDER BY u.o),
+       NULL, NULL, NULL, NULL, NULL, NULL
+FROM analytics a, unnest(a.question_keys, a.question_counts) WITH ORDINALITY AS q(key, n, i)
+WHERE a.date = %(day)s
+UNION ALL
+SELECT a.widget_id, a.date, 'gap', g.key, g.n,
+       ARRAY(SELECT u.t FROM unnest(a.gap_text_keys, a.gap_texts) WITH ORDINALITY AS u(i, t, o)
+             WHERE u.i = g.i ORDER BY u.o),
+       ARRAY(SELECT u.c FROM unnest(a.gap_text_keys, a.gap_text_counts) WITH ORDINALITY AS u(i, c, o)
+             WHERE u.i = g.i ORDER BY u.o),
+       g.failed, g.low_confidence, g.thumbs_down, g.last_at, g.last_reply, g.last_reply_at
+FROM analytics a,
+     unnest(a.gap_keys, a.gap_counts, a.gap_failed, a.gap_low_confidence, a.gap_thumbs_down, a.gap_last_at,
+            a.gap_last_reply, a.gap_last_reply_at) WITH ORDINALITY
+         AS g(key, n, failed, low_confidence, thumbs_down, last_at, last_reply, last_reply_at, i)
+WHERE a.date = %(day)s
+UNION ALL
+SELECT a.widget_id, a.date, 'topic', t.key, t.n, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+FROM analytics a, unnest(a.topic_names, a.topic_counts) AS t(key, n)
+WHERE a.date = %(day)s
+"""
+
+# A widget's lists over stored days, in one statement on analytics_lists: the stored counts of the
+# questions, gaps and topics that rank once the live rows' counts (`live_*`, every key they have) are
+# added (ties by key in code-point order, as the service sorts), read from the (widget_id, date)
+# index alone; then the wordings and gap details of only those that rank, by primary key (wordings
+# unnested in the select list, which skips a function scan's tuplestore per row).
 # part 'count': (kind, key, n); 'text': (kind, key, text, n); 'gap': a gap's details.
 _STORED_LISTS = """
-
-WITH rows AS MATERIALIZED (
-    SELECT question_keys, question_counts, gap_keys, gap_counts, topic_names, topic_counts,
-           question_text_keys, question_texts, question_text_counts, gap_text_keys, gap_texts,
-           gap_text_counts, gap_failed, gap_low_confidence, gap_thumbs_down, gap_last_at, gap_last_reply,
-           gap_last_reply_at
-    FROM analytics WHERE widget_id = %(id)s AND date = ANY(%(days)s::date[])
-),
-counts AS (
-    SELECT 'question' AS kind, unnest(question_keys) AS key, unnest(question_counts) AS n, true AS stored FROM rows
-    UNION ALL
-    SELECT 'gap', unnest(gap_keys), unnest(gap_counts), true FROM rows
-    UNION ALL
-    SELECT 'topic', unnest(topic_names), unnest(topic_counts), true FROM rows
+WITH counts AS (
+    SELECT kind, key, n, true AS stored
+    FROM analytics_lists
+    WHERE widget_id = %(id)s AND date BETWEEN %(first)s AND %(last)s AND date = ANY(%(days)s::date[])
     UNION ALL
     SELECT l.kind, l.key, l.n, false
     FROM unnest(%(live_kinds)s::text[], %(live_keys)s::text[], %(live_counts)s::int[]) AS l(kind, key, n)
@@ -571,44 +601,37 @@ ranked AS (
            row_number() OVER (PARTITION BY kind ORDER BY total DESC, key COLLATE "C") AS rank
     FROM merged
 ),
-ranking AS (
+ranking AS MATERIALIZED (
     SELECT r.kind, r.key, r.n
     FROM ranked r
     JOIN (VALUES ('question', %(question_top)s::int), ('gap', %(gap_top)s::int), ('topic', %(topic_top)s::int))
         AS k(kind, top) ON k.kind = r.kind AND r.rank <= k.top
     WHERE r.n IS NOT NULL
+),
+winners AS MATERIALIZED (
+    SELECT l.kind, l.key, l.texts, l.text_counts, l.failed, l.low_confidence, l.thumbs_down, l.last_at,
+           l.last_reply, l.last_reply_at
+    FROM ranking r
+    JOIN analytics_lists l
+        ON l.widget_id = %(id)s AND l.kind = r.kind AND l.key = r.key
+       AND l.date BETWEEN %(first)s AND %(last)s AND l.date = ANY(%(days)s::date[])
+    WHERE r.kind IN ('question', 'gap')
 )
 SELECT 'count' AS part, kind, key, NULL::text AS text, n, NULL::int AS failed, NULL::int AS low_confidence,
        NULL::int AS thumbs_down, NULL::float8 AS last_at, NULL::text AS last_reply, NULL::float8 AS last_reply_at
 FROM ranking
 UNION ALL
-SELECT 'text', x.kind, x.key, x.text, sum(x.n)::int, NULL, NULL, NULL, NULL, NULL, NULL
-FROM rows r
-CROSS JOIN LATERAL (
-    SELECT 'question' AS kind, k.key, u.text, u.n
-    FROM unnest(r.question_keys) WITH ORDINALITY AS k(key, i)
-    JOIN unnest(r.question_text_keys, r.question_texts, r.question_text_counts) AS u(i, text, n) USING (i)
-    WHERE k.key IN (SELECT key FROM ranking WHERE kind = 'question')
-    UNION ALL
-    SELECT 'gap', k.key, u.text, u.n
-    FROM unnest(r.gap_keys) WITH ORDINALITY AS k(key, i)
-    JOIN unnest(r.gap_text_keys, r.gap_texts, r.gap_text_counts) AS u(i, text, n) USING (i)
-    WHERE k.key IN (SELECT key FROM ranking WHERE kind = 'gap')
-) x
-GROUP BY x.kind, x.key, x.text
+SELECT 'text', u.kind, u.key, u.text, sum(u.n)::int, NULL, NULL, NULL, NULL, NULL, NULL
+FROM (SELECT kind, key, unnest(texts) AS text, unnest(text_counts) AS n FROM winners) u
+GROUP BY u.kind, u.key, u.text
 UNION ALL
-SELECT 'gap', 'gap', g.key, NULL, NULL, sum(g.failed)::int, sum(g.low_confidence)::int, sum(g.thumbs_down)::int,
-       max(g.last_at),
-       (array_agg(g.last_reply ORDER BY g.last_reply_at DESC) FILTER (WHERE g.last_reply_at IS NOT NULL))[1],
-       max(g.last_reply_at)
-FROM (
-    SELECT unnest(gap_keys) AS key, unnest(gap_failed) AS failed, unnest(gap_low_confidence) AS low_confidence,
-           unnest(gap_thumbs_down) AS thumbs_down, unnest(gap_last_at) AS last_at,
-           unnest(gap_last_reply) AS last_reply, unnest(gap_last_reply_at) AS last_reply_at
-    FROM rows
-) g
-WHERE g.key IN (SELECT key FROM ranking WHERE kind = 'gap')
-GROUP BY g.key
+SELECT 'gap', 'gap', w.key, NULL, NULL, sum(w.failed)::int, sum(w.low_confidence)::int, sum(w.thumbs_down)::int,
+       max(w.last_at),
+       (array_agg(w.last_reply ORDER BY w.last_reply_at DESC) FILTER (WHERE w.last_reply_at IS NOT NULL))[1],
+       max(w.last_reply_at)
+FROM winners w
+WHERE w.kind = 'gap'
+GROUP BY w.key
 """
 
 
@@ -683,6 +706,8 @@ async def upsert_day(
             },
         )
         counts = await cur.fetchone()
+        await conn.execute(_CLEAR_DAY_LISTS, {"day": day})
+        await conn.execute(_WRITE_DAY_LISTS, {"day": day})
         await conn.execute(_CUMULATIVE_DAY, {"day": day})
         if old is not None:
             await conn.execute(_CUMULATIVE_LATER, {**old, "day": day})
@@ -808,9 +833,13 @@ async def stored_lists(
     rows ('count', kind, key, n) for the keys among the first `tops[kind]` of kinds 'question',
     'gap', 'topic'; ('text', kind, key, text, n) their wordings; ('gap', 'gap', key, ...) the
     reasons, last time asked (epoch seconds) and latest answered reply of the gaps that rank."""
+    if not days:
+        return []  # only stored counts rank here
     params: dict[str, Any] = {
         "id": widget_id,
         "days": list(days),
+        "first": min(days),
+        "last": max(days),
         "live_kinds": [kind for kind, _, _ in live],
         "live_keys": [key for _, key, _ in live],
         "live_counts": [n for _, _, n in live],

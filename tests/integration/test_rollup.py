@@ -230,6 +230,70 @@ async def test_a_day_whose_logs_were_deleted_loses_its_row(
     assert [r["widget_id"] for r in stored(db_url)] == [dataset.w1.id]
 
 
+def stored_lists(db_url: str) -> list[dict[str, Any]]:
+    with psycopg.connect(db_url, row_factory=dict_row) as conn:
+        return conn.execute("SELECT * FROM analytics_lists ORDER BY widget_id, date, kind, key").fetchall()
+
+
+def lists_of_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The narrow list rows the wide rows' arrays describe."""
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        base = {"widget_id": row["widget_id"], "date": row["date"]}
+        for kind, keys, counts, text_keys, texts, text_counts in (
+            ("question", "question_keys", "question_counts", "question_text_keys", "question_texts",
+             "question_text_counts"),
+            ("gap", "gap_keys", "gap_counts", "gap_text_keys", "gap_texts", "gap_text_counts"),
+        ):  # fmt: skip
+            for i, (key, n) in enumerate(zip(row[keys], row[counts], strict=True), start=1):
+                wordings = [
+                    (t, c)
+                    for k, t, c in zip(row[text_keys], row[texts], row[text_counts], strict=True)
+                    if k == i
+                ]
+                details = dict.fromkeys(
+                    ("failed", "low_confidence", "thumbs_down", "last_at", "last_reply", "last_reply_at")
+                )
+                if kind == "gap":
+                    details = {name: row[f"gap_{name}"][i - 1] for name in details}
+                out.append(
+                    {**base, "kind": kind, "key": key, "n": n, "texts": [t for t, _ in wordings],
+                     "text_counts": [c for _, c in wordings], **details}
+                )  # fmt: skip
+        for key, n in zip(row["topic_names"], row["topic_counts"], strict=True):
+            out.append(
+                {**base, "kind": "topic", "key": key, "n": n, "texts": None, "text_counts": None,
+                 **dict.fromkeys(("failed", "low_confidence", "thumbs_down", "last_at", "last_reply", "last_reply_at"))}
+            )  # fmt: skip
+    return sorted(out, key=lambda r: (r["widget_id"], r["date"], r["kind"], r["key"]))
+
+
+async def test_the_narrow_list_rows_follow_the_stored_days(
+    db: Database, db_url: str, dataset: DataSet
+) -> None:
+    # Given both days rolled up, twice
+    await roll_up(db, SAT, SUN)
+    await roll_up(db, SAT, SUN)
+
+    # Then the narrow list rows are exactly the stored rows' lists, once
+    lists = stored_lists(db_url)
+    assert lists == lists_of_rows(stored(db_url))
+    assert {r["kind"] for r in lists} == {"question", "gap", "topic"}
+    assert any(r["texts"] for r in lists if r["kind"] == "gap")
+
+    # When w3 loses its Sunday logs and the day is rolled up again, then w1 is deleted
+    with psycopg.connect(db_url) as conn:
+        conn.execute("DELETE FROM chat_logs WHERE widget_id = %s", (dataset.w3.id,))
+    await roll_up(db, SUN)
+    assert stored_lists(db_url) == lists_of_rows(stored(db_url))
+    with psycopg.connect(db_url) as conn:
+        conn.execute("DELETE FROM widgets WHERE id = %s", (dataset.w1.id,))
+
+    # Then the lists still follow the stored rows, and nothing is left of w1's
+    assert stored_lists(db_url) == lists_of_rows(stored(db_url))
+    assert dataset.w1.id not in {r["widget_id"] for r in stored_lists(db_url)}
+
+
 async def test_a_backfill_equals_the_live_computation_for_every_day(
     db: Database, db_url: str, dataset: DataSet
 ) -> None:
