@@ -10,6 +10,7 @@ import hashlib
 import math
 import os
 import socket
+import statistics
 import subprocess
 import threading
 from collections.abc import Iterator, Sequence
@@ -42,6 +43,18 @@ def percentile(values: Sequence[float], q: float) -> float:
     position = (len(ordered) - 1) * q / 100
     low, high = math.floor(position), math.ceil(position)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass(frozen=True)
+class Stat:
+    """A timing's median and 90th percentile, in the unit given, rounded to one decimal."""
+
+    median: float
+    p90: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Stat:
+        return cls(round(statistics.median(values), 1), round(percentile(values, 90), 1))
 
 
 def bench_parser(

@@ -50,11 +50,11 @@ import httpx
 from scripts.bench.analytics import DAYS, generate, run_rollup_timed, widget_ids
 from scripts.bench.harness import (
     BENCH_DIR,
+    Stat,
     StaticSite,
     bench_database,
     bench_parser,
     free_port,
-    percentile,
     positive_int,
     serve_static,
     stop_process,
@@ -137,12 +137,6 @@ class Sample:
     scripts: list[str]
     api_ms: float | None  # the analytics API request's own time
     steps: dict[str, float]
-
-
-@dataclass(frozen=True)
-class Stat:
-    median: float
-    p90: float
 
 
 @dataclass(frozen=True)
@@ -313,19 +307,15 @@ def measure_size(samples: dict[str, list[Sample]]) -> Size:
     )
 
 
-def stat(values: list[float]) -> Stat:
-    return Stat(round(statistics.median(values), 1), round(percentile(values, 90), 1))
-
-
 def summarise(samples: dict[str, list[Sample]]) -> dict[str, dict[str, Any]]:
     summary: dict[str, dict[str, Any]] = {}
     for key, own in samples.items():
         _, load_kind = key.split()
-        ready = stat([s.ready_ms for s in own])
+        ready = Stat.of([s.ready_ms for s in own])
         baseline = statistics.median(s.ready_ms for s in samples[f"baseline {load_kind}"])
         api = [s.api_ms for s in own if s.api_ms is not None]
         steps = {
-            name: asdict(stat([s.steps[name] for s in own]))
+            name: asdict(Stat.of([s.steps[name] for s in own]))
             for name, _ in STEPS
             if all(name in s.steps for s in own)
         }
@@ -334,7 +324,7 @@ def summarise(samples: dict[str, list[Sample]]) -> dict[str, dict[str, Any]]:
             "steps": steps,
             "vs_baseline": round(ready.median / baseline, 2),
             "over_baseline_ms": round(ready.median - baseline, 1),
-            "api": asdict(stat(api)) if api else None,
+            "api": asdict(Stat.of(api)) if api else None,
         }
     return summary
 

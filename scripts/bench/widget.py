@@ -48,7 +48,6 @@ import gzip
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -60,12 +59,12 @@ from uuid import UUID
 
 from scripts.bench.harness import (
     BENCH_DIR,
+    Stat,
     StaticSite,
     bench_database,
     bench_parser,
     create_bench_widget,
     free_port,
-    percentile,
     positive_int,
     serve_static,
     stop_process,
@@ -460,12 +459,6 @@ def measure_loads(pages: Pages, runs: int, progress: bool) -> tuple[str, dict[st
 
 
 @dataclass(frozen=True)
-class Stat:
-    median: float
-    p90: float
-
-
-@dataclass(frozen=True)
 class Summary:
     """One page (widget or baseline) loaded one way (cold or warm), over all rounds."""
 
@@ -505,11 +498,7 @@ def summarise(samples: dict[str, list[Sample]]) -> tuple[list[Summary], list[Com
             metrics: dict[str, Stat | None] = {}
             for key, _ in METRICS:
                 values = [v for v in (s.metric(key) for s in own) if v is not None]
-                metrics[key] = (
-                    Stat(round(statistics.median(values), 1), round(percentile(values, 90), 1))
-                    if values
-                    else None
-                )
+                metrics[key] = Stat.of(values) if values else None
             summaries.append(
                 Summary(
                     variant=variant,
