@@ -19,6 +19,7 @@ import { PageTitle } from "../components/Layout";
 import { Pager } from "../components/Pager";
 import { Empty, ErrorState, Loading } from "../components/states";
 import { count, formatDateTime, formatNumber } from "../format";
+import { useSelection } from "../components/useSelection";
 
 const PAGE_SIZE = 20;
 
@@ -36,13 +37,14 @@ export function Conversations() {
     limit: PAGE_SIZE,
     offset,
   });
-  const [selected, setSelected] = useState<Set<string>>(new Set());
   const [confirming, setConfirming] = useState<Conversation[] | null>(null);
   const [busy, setBusy] = useState(false);
   const [dialogError, setDialogError] = useState<string | null>(null);
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const name = widget.data?.name;
   const items = page.data?.items ?? [];
+  const selection = useSelection(items, (c) => c.session_id);
+  const chosen = selection.chosen;
   const filtered = Boolean(from || to);
 
   function go(next: { from?: string; to?: string; offset?: number }) {
@@ -52,22 +54,13 @@ export function Conversations() {
     if (f) values.set("from", f);
     if (t) values.set("to", t);
     if (next.offset) values.set("offset", String(next.offset));
-    setSelected(new Set());
+    selection.clear();
     setParams(values);
   }
 
   function submit(event: FormEvent) {
     event.preventDefault();
     go({ from: draft.from, to: draft.to, offset: 0 });
-  }
-
-  function toggle(sessionId: string, on: boolean) {
-    setSelected((current) => {
-      const next = new Set(current);
-      if (on) next.add(sessionId);
-      else next.delete(sessionId);
-      return next;
-    });
   }
 
   function ask(conversations: Conversation[]) {
@@ -97,7 +90,7 @@ export function Conversations() {
         });
       }
       setConfirming(null);
-      setSelected(new Set());
+      selection.clear();
       page.reload();
     } catch (reason) {
       if (reason instanceof PartialDeleteError && reason.done.sessions > 0) {
@@ -106,7 +99,7 @@ export function Conversations() {
           text: `Stopped after ${count(reason.done.sessions, "conversation")} (${count(reason.done.chatLogs, "chat log")} deleted): ${reason.message}`,
         });
         setConfirming(null);
-        setSelected(new Set());
+        selection.clear();
         page.reload();
       } else {
         setDialogError(reason instanceof Error ? reason.message : "The conversations could not be deleted.");
@@ -116,8 +109,6 @@ export function Conversations() {
     }
   }
 
-  const chosen = items.filter((c) => selected.has(c.session_id));
-  const allOnPage = items.length > 0 && chosen.length === items.length;
   const chosenMessages = (confirming ?? []).reduce((sum, c) => sum + c.message_count, 0);
 
   return (
@@ -180,8 +171,8 @@ export function Conversations() {
                     <input
                       type="checkbox"
                       aria-label="Select every conversation on this page"
-                      checked={allOnPage}
-                      onChange={(e) => setSelected(e.target.checked ? new Set(items.map((c) => c.session_id)) : new Set())}
+                      checked={selection.allOnPage}
+                      onChange={(e) => selection.setAll(e.target.checked)}
                     />
                   </th>
                   <th scope="col">Session</th>
@@ -202,8 +193,8 @@ export function Conversations() {
                         <input
                           type="checkbox"
                           aria-label={`Select conversation ${short}`}
-                          checked={selected.has(c.session_id)}
-                          onChange={(e) => toggle(c.session_id, e.target.checked)}
+                          checked={selection.has(c)}
+                          onChange={(e) => selection.toggle(c, e.target.checked)}
                         />
                       </td>
                       <th scope="row">

@@ -13,6 +13,7 @@ import { Pager } from "../components/Pager";
 import { Empty, ErrorState, Loading } from "../components/states";
 import { count, formatDate } from "../format";
 import { describeCounts, errorMessage } from "./widget/parts";
+import { useSelection } from "../components/useSelection";
 
 const PAGE_SIZE = 20;
 
@@ -25,32 +26,22 @@ export function Widgets() {
   const page = useApi<WidgetPage>("/v1/admin/widgets", { client_id: clientId, limit: PAGE_SIZE, offset });
   const names = new Map((clients.data?.items ?? []).map((c) => [c.id, c.name]));
   const clientName = clientId ? names.get(clientId) : undefined;
-  const [selected, setSelected] = useState<Set<string>>(new Set());
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
   const [deleteError, setDeleteError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string>((location.state as { notice?: string } | null)?.notice ?? "");
 
   const items = page.data?.items ?? [];
-  const chosen = items.filter((w) => selected.has(w.id));
-  const allChosen = items.length > 0 && chosen.length === items.length;
+  const selection = useSelection(items, (w) => w.id);
+  const chosen = selection.chosen;
 
   function go(next: { client_id?: string; offset?: number }) {
     const values = new URLSearchParams();
     const client = next.client_id ?? clientId;
     if (client) values.set("client_id", client);
     if (next.offset) values.set("offset", String(next.offset));
-    setSelected(new Set());
+    selection.clear();
     setParams(values);
-  }
-
-  function toggle(id: string, on: boolean) {
-    setSelected((current) => {
-      const next = new Set(current);
-      if (on) next.add(id);
-      else next.delete(id);
-      return next;
-    });
   }
 
   async function deleteChosen() {
@@ -61,7 +52,7 @@ export function Widgets() {
       const missing = result.not_found.length ? `; ${count(result.not_found.length, "widget was", "widgets were")} already gone` : "";
       setNotice(`Deleted ${describeCounts(result)}${missing}.`);
       setAsking(false);
-      setSelected(new Set());
+      selection.clear();
       page.reload();
     } catch (reason) {
       setDeleteError(errorMessage(reason, "The widgets could not be deleted."));
@@ -126,8 +117,8 @@ export function Widgets() {
                     <input
                       type="checkbox"
                       aria-label="Select every widget on this page"
-                      checked={allChosen}
-                      onChange={(e) => setSelected(e.target.checked ? new Set(items.map((w) => w.id)) : new Set())}
+                      checked={selection.allOnPage}
+                      onChange={(e) => selection.setAll(e.target.checked)}
                     />
                   </th>
                   <th scope="col">Name</th>
@@ -139,13 +130,13 @@ export function Widgets() {
               </thead>
               <tbody>
                 {items.map((widget) => (
-                  <tr key={widget.id} className={selected.has(widget.id) ? "row--selected" : undefined}>
+                  <tr key={widget.id} className={selection.has(widget) ? "row--selected" : undefined}>
                     <td className="select-cell">
                       <input
                         type="checkbox"
                         aria-label={`Select ${widget.name}`}
-                        checked={selected.has(widget.id)}
-                        onChange={(e) => toggle(widget.id, e.target.checked)}
+                        checked={selection.has(widget)}
+                        onChange={(e) => selection.toggle(widget, e.target.checked)}
                       />
                     </td>
                     <th scope="row">
