@@ -197,19 +197,19 @@ async def list_conversations(
 
 
 async def delete_chat_logs(
-    conn: Conn, *, widget_id: UUID, session_id: str | None = None, before: datetime | None = None
+    conn: Conn, *, widget_id: UUID, sessions: list[str] | None = None, before: datetime | None = None
 ) -> int | None:
-    """Delete a widget's exchanges of one session and/or created before a time (both None: all of
+    """Delete a widget's exchanges of some sessions and/or created before a time (both None: all of
     them), in one statement; how many went, or None if there is no such widget."""
     cur = await conn.execute(
         "WITH target AS (SELECT id FROM widgets WHERE id = %(widget_id)s), "
         "gone AS ("
         "  DELETE FROM chat_logs WHERE widget_id IN (SELECT id FROM target) "
-        "    AND (%(session_id)s::text IS NULL OR user_id = %(session_id)s) "
+        "    AND (%(sessions)s::text[] IS NULL OR user_id = ANY(%(sessions)s)) "
         "    AND (%(before)s::timestamptz IS NULL OR created_at < %(before)s) "
         "  RETURNING 1) "
         "SELECT EXISTS (SELECT 1 FROM target) AS found, (SELECT count(*) FROM gone) AS deleted",
-        {"widget_id": widget_id, "session_id": session_id, "before": before},
+        {"widget_id": widget_id, "sessions": sessions, "before": before},
     )
     row = await cur.fetchone()
     assert row is not None

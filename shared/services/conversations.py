@@ -8,7 +8,7 @@ new rows arrive; a cursor that does not decode answers 422 `invalid_cursor`."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from shared.db import Database
@@ -86,7 +86,7 @@ async def list_conversations(
 async def erase_conversation(db: Database, *, actor: User, widget_id: UUID, session_id: str) -> DeletedCounts:
     """Erase one visitor's conversation with a widget (its chat logs). Idempotent: erasing a
     session with no logs left answers zero counts. 404 for an unknown widget."""
-    deleted = await db.run(chat_logs.delete_chat_logs, widget_id=widget_id, session_id=session_id)
+    deleted = await db.run(chat_logs.delete_chat_logs, widget_id=widget_id, sessions=[session_id])
     if deleted is None:
         raise NotFoundError("No such widget.", code="widget_not_found")
     audit(actor, "conversation.erase", widget_id=widget_id, session_id=session_id, chat_logs=deleted)
@@ -94,13 +94,11 @@ async def erase_conversation(db: Database, *, actor: User, widget_id: UUID, sess
 
 
 async def bulk_delete_chat_logs(
-    db: Database, *, actor: User, widget_id: UUID, before: datetime | None, session_id: str | None
+    db: Database, *, actor: User, widget_id: UUID, before: datetime | None, sessions: list[str] | None
 ) -> DeletedCounts:
-    """Delete a widget's chat logs created before `before` and/or of `session_id` (neither: all of
+    """Delete a widget's chat logs created before `before` and/or of `sessions` (neither: all of
     them; the request model makes the caller say so), in one statement. 404 for an unknown widget."""
-    deleted = await db.run(
-        chat_logs.delete_chat_logs, widget_id=widget_id, session_id=session_id, before=before
-    )
+    deleted = await db.run(chat_logs.delete_chat_logs, widget_id=widget_id, sessions=sessions, before=before)
     if deleted is None:
         raise NotFoundError("No such widget.", code="widget_not_found")
     audit(
@@ -108,11 +106,18 @@ async def bulk_delete_chat_logs(
         "chat_logs.bulk_delete",
         widget_id=widget_id,
         before=before.isoformat() if before else None,
-        session_id=session_id,
-        all=before is None and session_id is None,
+        **_sessions_audited(sessions),
+        all=before is None and sessions is None,
         chat_logs=deleted,
     )
     return DeletedCounts(chat_logs=deleted)
+
+
+def _sessions_audited(sessions: list[str] | None) -> dict[str, Any]:
+    """The audit line's sessions: `session_id` for one (as before lists existed), `session_ids` for more."""
+    if sessions is not None and len(sessions) > 1:
+        return {"session_ids": sessions}
+    return {"session_id": sessions[0] if sessions else None}
 
 
 async def list_webhook_errors(

@@ -371,6 +371,36 @@ async def test_bulk_delete_of_a_session_and_a_time_together(operator: OperatorAp
     assert operator.count("chat_logs", "user_id = 's1'") == 4  # a's 12:02 and 12:10, b's two
 
 
+async def test_bulk_delete_of_several_sessions_at_once_spares_the_others(
+    operator: OperatorApi, seeded: Seeded, platform_logs: LogCapture
+) -> None:
+    widget = seeded.widgets["a"]
+    url = "/v1/admin/chat-logs/bulk-delete"
+    # Refused, deleting nothing: both forms at once, an empty list, too many, a NUL in one of them
+    for body in (
+        {"widget_id": str(widget.id), "session_id": "s1", "session_ids": ["s2"]},
+        {"widget_id": str(widget.id), "session_ids": []},
+        {"widget_id": str(widget.id), "session_ids": [f"s{i}" for i in range(1001)]},
+        {"widget_id": str(widget.id), "session_ids": ["s2", "s\x00"]},
+        {"widget_id": str(widget.id), "session_ids": ["s2"], "all": True},
+    ):
+        refused = await operator.client.post(url, json=body, headers=operator.auth)
+        assert refused.status_code == 422, (body, refused.text)
+        assert refused.json()["error"]["code"]
+    assert operator.count("chat_logs") == len(ROWS)
+    # s1, s3 and an unknown session of widget a: a's s1 and s3 go; b's s1, a's s2 and s4 stay
+    response = await operator.client.post(
+        url, json={"widget_id": str(widget.id), "session_ids": ["s1", "s3", "gone"]}, headers=operator.auth
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["chat_logs"] == 5
+    remaining = {row[0] for row in operator.rows("SELECT id FROM chat_logs")}
+    gone = {log.id for log in seeded.logs if log.widget == "a" and log.session in ("s1", "s3")}
+    assert remaining == {log.id for log in seeded.logs} - gone
+    (line,) = [line for line in platform_logs.named("audit") if line["action"] == "chat_logs.bulk_delete"]
+    assert line["session_ids"] == ["s1", "s3", "gone"] and line["chat_logs"] == 5 and line["all"] is False
+
+
 async def test_bulk_delete_of_everything_needs_all_true_and_spares_other_widgets(
     operator: OperatorApi, seeded: Seeded, platform_logs: LogCapture
 ) -> None:

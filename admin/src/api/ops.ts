@@ -65,36 +65,10 @@ export function byHealth(a: WidgetSummary, b: WidgetSummary): number {
   );
 }
 
-/** What a bulk delete of conversations removed: sessions done and chat logs deleted. */
-export interface ConversationsDeleted {
-  sessions: number;
-  chatLogs: number;
-}
-
-/** A bulk delete that stopped part way: what went before the error. */
-export class PartialDeleteError extends Error {
-  constructor(
-    readonly done: ConversationsDeleted,
-    readonly reason: unknown,
-  ) {
-    super(reason instanceof Error ? reason.message : String(reason));
-  }
-}
-
-/** Delete the chat logs of these sessions of a widget (the API takes one session per request). */
-export async function deleteConversations(widgetId: string, sessionIds: string[]): Promise<ConversationsDeleted> {
-  const done: ConversationsDeleted = { sessions: 0, chatLogs: 0 };
-  for (const sessionId of sessionIds) {
-    const body: ChatLogBulkDelete = { widget_id: widgetId, session_id: sessionId, all: false };
-    try {
-      const counts = await api<DeletedCounts>("/v1/admin/chat-logs/bulk-delete", { method: "POST", body });
-      done.chatLogs += counts.chat_logs;
-      done.sessions += 1;
-    } catch (reason) {
-      throw new PartialDeleteError(done, reason);
-    }
-  }
-  return done;
+/** Delete the chat logs of these sessions of a widget, in one request: all of them go, or none. */
+export function deleteConversations(widgetId: string, sessionIds: string[]): Promise<DeletedCounts> {
+  const body: ChatLogBulkDelete = { widget_id: widgetId, session_ids: sessionIds, all: false };
+  return api<DeletedCounts>("/v1/admin/chat-logs/bulk-delete", { method: "POST", body });
 }
 
 /** Erase one visitor's conversation with a widget (a GDPR erasure; audited as such). */

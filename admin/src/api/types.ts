@@ -36,8 +36,8 @@ export interface paths {
         put?: never;
         /**
          * Bulk-delete a widget's chat logs
-         * @description Delete a widget's chat logs created before `before` and/or of `session_id`, all at once or
-         *     none. Deleting every log of the widget takes an explicit `"all": true` (alone), so an empty
+         * @description Delete a widget's chat logs created before `before` and/or of `session_id` (or of any of
+         *     up to 1,000 `session_ids`), all at once or none. Deleting every log of the widget takes an explicit `"all": true` (alone), so an empty
          *     filter can never erase a widget's history by accident.
          */
         post: operations["bulk_delete_chat_logs_v1_admin_chat_logs_bulk_delete_post"];
@@ -646,8 +646,9 @@ export interface components {
     schemas: {
         /**
          * ChatLogBulkDelete
-         * @description Which of a widget's chat logs to delete: those before a time and/or of one session, or,
-         *     only when `all` is true (a guard against an accidentally empty filter), every one of them.
+         * @description Which of a widget's chat logs to delete: those before a time and/or of some sessions (one
+         *     `session_id`, or up to 1,000 `session_ids`), or, only when `all` is true (a guard against an
+         *     accidentally empty filter), every one of them. One statement: all of it goes, or none.
          */
         ChatLogBulkDelete: {
             /**
@@ -659,6 +660,8 @@ export interface components {
             before?: string | null;
             /** Session Id */
             session_id?: string | null;
+            /** Session Ids */
+            session_ids?: string[] | null;
             /**
              * Widget Id
              * Format: uuid
@@ -2455,7 +2458,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description Neither `before`, `session_id` nor `all: true`, or `all` with a filter */
+            /** @description Neither `before`, `session_id(s)` nor `all: true`, `all` with a filter, or both `session_id` and `session_ids` */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -7,7 +7,6 @@ import {
   deleteConversations,
   eraseConversation,
   messages,
-  PartialDeleteError,
   shortSession,
   type Conversation,
   type ConversationPage,
@@ -80,30 +79,20 @@ export function Conversations() {
           text: `Erased conversation ${shortSession(confirming[0].session_id)}: ${count(counts.chat_logs, "chat log")} deleted.`,
         });
       } else {
-        const done = await deleteConversations(
+        const counts = await deleteConversations(
           widgetId,
           confirming.map((c) => c.session_id),
         );
         setMessage({
           ok: true,
-          text: `Deleted ${count(done.sessions, "conversation")}: ${count(done.chatLogs, "chat log")} deleted.`,
+          text: `Deleted ${count(confirming.length, "conversation")}: ${count(counts.chat_logs, "chat log")} deleted.`,
         });
       }
       setConfirming(null);
       selection.clear();
       page.reload();
     } catch (reason) {
-      if (reason instanceof PartialDeleteError && reason.done.sessions > 0) {
-        setMessage({
-          ok: false,
-          text: `Stopped after ${count(reason.done.sessions, "conversation")} (${count(reason.done.chatLogs, "chat log")} deleted): ${reason.message}`,
-        });
-        setConfirming(null);
-        selection.clear();
-        page.reload();
-      } else {
-        setDialogError(reason instanceof Error ? reason.message : "The conversations could not be deleted.");
-      }
+      setDialogError(reason instanceof Error ? reason.message : "The conversations could not be deleted.");
     } finally {
       setBusy(false);
     }

@@ -123,15 +123,18 @@ async def erase_conversation(
     summary="Bulk-delete a widget's chat logs",
     responses={
         **WIDGET_NOT_FOUND,
-        422: {"description": "Neither `before`, `session_id` nor `all: true`, or `all` with a filter"},
+        422: {
+            "description": "Neither `before`, `session_id(s)` nor `all: true`, `all` with a filter, "
+            "or both `session_id` and `session_ids`"
+        },
     },
 )
 async def bulk_delete_chat_logs(
     body: ChatLogBulkDelete, admin: AdminDep, resources: ResourcesDep
 ) -> DeletedCounts:
-    """Delete a widget's chat logs created before `before` and/or of `session_id`, all at once or
-    none. Deleting every log of the widget takes an explicit `"all": true` (alone), so an empty
+    """Delete a widget's chat logs created before `before` and/or of `session_id` (or of any of
+    up to 1,000 `session_ids`), all at once or none. Deleting every log of the widget takes an explicit `"all": true` (alone), so an empty
     filter can never erase a widget's history by accident."""
     return await conversations.bulk_delete_chat_logs(
-        resources.db, actor=admin, widget_id=body.widget_id, before=body.before, session_id=body.session_id
+        resources.db, actor=admin, widget_id=body.widget_id, before=body.before, sessions=body.sessions
     )

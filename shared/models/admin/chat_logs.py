@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, ConfigDict, StringConstraints, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, model_validator
 
 from shared.models.base import Model
 from shared.models.chat_logs import ChatLog, ChatStatus, Feedback
@@ -16,6 +16,8 @@ from shared.models.chat_logs import ChatLog, ChatStatus, Feedback
 SessionId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
 # Feedback as a filter: thumbs up, thumbs down, or none given.
 FeedbackFilter = Literal["up", "down", "none"]
+# Sessions one bulk delete may name (as many as widgets in a widget bulk delete).
+MAX_BULK_SESSIONS = 1000
 
 
 class ChatLogOut(Model):
@@ -67,21 +69,34 @@ class Conversation(Model):
 
 
 class ChatLogBulkDelete(Model):
-    """Which of a widget's chat logs to delete: those before a time and/or of one session, or,
-    only when `all` is true (a guard against an accidentally empty filter), every one of them."""
+    """Which of a widget's chat logs to delete: those before a time and/or of some sessions (one
+    `session_id`, or up to 1,000 `session_ids`), or, only when `all` is true (a guard against an
+    accidentally empty filter), every one of them. One statement: all of it goes, or none."""
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     widget_id: UUID
     before: AwareDatetime | None = None
     session_id: SessionId | None = None
+    session_ids: Annotated[list[SessionId], Field(min_length=1, max_length=MAX_BULK_SESSIONS)] | None = None
     all: bool = False
 
     @model_validator(mode="after")
     def _one_filter_or_all(self) -> ChatLogBulkDelete:
-        has_filter = self.before is not None or self.session_id is not None
+        if self.session_id is not None and self.session_ids is not None:
+            raise ValueError("give `session_id` or `session_ids`, not both")
+        has_filter = self.before is not None or self.sessions is not None
         if self.all and has_filter:
-            raise ValueError("give either `all: true` or filters (before, session_id), not both")
+            raise ValueError("give either `all: true` or filters (before, session_id, session_ids), not both")
         if not self.all and not has_filter:
-            raise ValueError("give `before`, `session_id`, or `all: true` to delete every log of the widget")
+            raise ValueError(
+                "give `before`, `session_id`, `session_ids`, or `all: true` to delete every log of the widget"
+            )
         return self
+
+    @property
+    def sessions(self) -> list[str] | None:
+        """The sessions whose logs go (None: any session)."""
+        if self.session_id is not None:
+            return [self.session_id]
+        return self.session_ids
