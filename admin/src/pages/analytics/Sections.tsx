@@ -1,6 +1,6 @@
 // The parts of the analytics pages: totals, the per-day charts, top questions and topics, the
 // knowledge gaps, and the CSV download.
-import { useMemo, useState } from "react";
+import { useMemo, useState, type ReactNode } from "react";
 import { downloadCsv, type DailyMetrics, type KnowledgeGap, type Metrics, type RangeChoice, type TopQuestion, type TopTopic } from "../../api/analytics";
 import { ApiError } from "../../api/client";
 import { Empty } from "../../components/states";
@@ -118,62 +118,66 @@ export function DailyCharts({ daily, totals }: { daily: DailyMetrics[]; totals: 
 
 export function TopQuestions({ items }: { items: TopQuestion[] }) {
   return (
-    <section className="card">
-      <h2>Top questions</h2>
-      {items.length === 0 ? (
-        <Empty title="No questions in this range." />
-      ) : (
-        <div className="table-wrap" tabIndex={0} role="region" aria-label="Top questions">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Question</th>
-                <th scope="col" className="num">
-                  Asked
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((item) => (
-                <tr key={item.normalized}>
-                  <th scope="row" className="text-cell">
-                    {item.question}
-                  </th>
-                  <td className="num">{formatNumber(item.count)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-    </section>
+    <RankedTable
+      title="Top questions"
+      nameHeader="Question"
+      countHeader="Asked"
+      empty={<Empty title="No questions in this range." />}
+      rows={items.map((item) => ({ key: item.normalized, name: item.question, count: item.count }))}
+      wrapNames
+    />
   );
 }
 
 export function TopTopics({ items }: { items: TopTopic[] }) {
   return (
-    <section className="card">
-      <h2>Top topics</h2>
-      {items.length === 0 ? (
+    <RankedTable
+      title="Top topics"
+      nameHeader="Topic"
+      countHeader="Chats"
+      empty={
         <Empty title="No topics in this range.">
           <p className="muted small">Topics appear when the bot's answers name one.</p>
         </Empty>
+      }
+      rows={items.map((item) => ({ key: item.topic, name: item.topic, count: item.count }))}
+    />
+  );
+}
+
+/** A card with a two-column ranking (name, count), or `empty` when there is nothing to rank. */
+function RankedTable(props: {
+  title: string;
+  nameHeader: string;
+  countHeader: string;
+  empty: ReactNode;
+  rows: { key: string; name: string; count: number }[];
+  wrapNames?: boolean;
+}) {
+  const { title, nameHeader, countHeader, empty, rows, wrapNames = false } = props;
+  return (
+    <section className="card">
+      <h2>{title}</h2>
+      {rows.length === 0 ? (
+        empty
       ) : (
-        <div className="table-wrap" tabIndex={0} role="region" aria-label="Top topics">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label={title}>
           <table>
             <thead>
               <tr>
-                <th scope="col">Topic</th>
+                <th scope="col">{nameHeader}</th>
                 <th scope="col" className="num">
-                  Chats
+                  {countHeader}
                 </th>
               </tr>
             </thead>
             <tbody>
-              {items.map((item) => (
-                <tr key={item.topic}>
-                  <th scope="row">{item.topic}</th>
-                  <td className="num">{formatNumber(item.count)}</td>
+              {rows.map((row) => (
+                <tr key={row.key}>
+                  <th scope="row" className={wrapNames ? "text-cell" : undefined}>
+                    {row.name}
+                  </th>
+                  <td className="num">{formatNumber(row.count)}</td>
                 </tr>
               ))}
             </tbody>
