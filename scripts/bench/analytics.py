@@ -9,8 +9,13 @@ same numbers computed by one aggregate query straight over chat_logs, in the sam
 
 --keep leaves database cwp_bench_analytics_<rows> on the bench server; --reuse (implies --keep)
 migrates and reuses it when it holds the bench's widgets and exactly <rows> logs (generated earlier
-today, so "today" and the 90-day range still fall on its data), else generates it afresh. A reused
-run redoes the backfill, the rollups and the reads on the same rows; its generate s reads 0.
+today, so "today" and the 90-day range still fall on its data; an earlier run's traffic logs are
+deleted first), else generates it afresh. A reused run redoes the backfill, the rollups and the
+reads on the same rows; its generate s reads 0.
+
+The 15-minute rollup is timed as it runs in production: before each of its three runs, fifteen
+minutes' worth of new logs (at the size's average rate) are written a few minutes before it, so
+today has changed and is recomputed, while yesterday, unchanged since the backfill, is not.
 
 Generation: INSERT ... SELECT generate_series per 500,000 rows into an unindexed staging table, then
 one INSERT into chat_logs in created_at order (the order the platform writes logs in, so a day's logs
@@ -155,6 +160,35 @@ def generate(url: str, start: int, stop: int, *, end: datetime, progress: bool) 
         conn.execute("VACUUM ANALYZE chat_logs")
 
 
+# Fifteen minutes of traffic before each timed 15-minute rollup (the logs a real run finds new): at
+# the size's average rate, written 6-20 minutes before the run (inside the window it covers), from
+# sessions marked `traffic-`, which the next --reuse deletes before its backfill. They ask the two
+# most asked questions, which every day's stored top 50 holds, so the top-question counts stay
+# comparable with the direct aggregate (a tail question pushed up by a few new logs would show the
+# per-day top-50 approximation, README "Questions", instead of the speed).
+_TRAFFIC = """
+INSERT INTO chat_logs (widget_id, user_id, message, response, confidence, feedback, status, response_time_ms,
+                       topic, created_at)
+SELECT w.ids[1 + (i %% %(widgets)s)], 'traffic-' || %(round)s || '-' || (i / 4),
+       'How do I question ' || (i %% 2) || '?', 'Answer ' || (i %% 97),
+       CASE WHEN i %% 33 = 0 THEN NULL ELSE ((i * 7919) %% 1000) / 1000.0 END,
+       CASE WHEN i %% 20 = 0 THEN 'up' WHEN i %% 20 = 1 THEN 'down' END,
+       CASE WHEN i %% 33 = 0 THEN 'failed' ELSE 'answered' END,
+       100 + ((i * 104729) %% 1000) * ((i * 31) %% 1000) * 3 / 1000, 'topic ' || (i %% 15),
+       now() - interval '20 minutes' + i * (interval '14 minutes' / %(n)s)
+FROM generate_series(0, %(n)s - 1) AS i, (SELECT array_agg(id ORDER BY id) AS ids FROM widgets) AS w
+"""
+_TRAFFIC_SESSIONS = "user_id LIKE 'traffic-%%'"
+
+
+def add_traffic(url: str, rows: int, round_: int) -> int:
+    """Fifteen minutes' worth of new logs at this size's rate (at least 1); how many."""
+    n = max(1, rows // (DAYS * 24 * 4))
+    with psycopg.connect(url) as conn:
+        conn.execute(_TRAFFIC, {"widgets": WIDGETS, "round": round_, "n": n})
+    return n
+
+
 async def run_rollup_timed(url: str, *, now: datetime, since: date | None) -> float:
     """One run of the rollup job as at `now` (from `since`, or its 15-minute default); seconds."""
     from shared.jobs import JobContext
@@ -265,6 +299,7 @@ def _reusable(url: str, rows: int) -> list[str] | None:
     """The widgets of a kept bench database holding exactly `rows` logs, else None."""
     with psycopg.connect(url) as conn:
         widgets = [str(r[0]) for r in conn.execute("SELECT id FROM widgets ORDER BY id").fetchall()]
+        conn.execute(f"DELETE FROM chat_logs WHERE {_TRAFFIC_SESSIONS}")  # an earlier run's
         count = conn.execute("SELECT count(*) FROM chat_logs").fetchone()
     return widgets if len(widgets) == WIDGETS and count is not None and count[0] == rows else None
 
@@ -286,7 +321,10 @@ async def check_size(
     generate_s = time.perf_counter() - started if kept is None else 0.0
     # The backfill runs as if just after midnight... of a fully ended day: from 180 days ago to today.
     backfill_s = await run_rollup_timed(url, now=now, since=today - timedelta(days=DAYS))
-    rollups = [await run_rollup_timed(url, now=now, since=None) for _ in range(3)]
+    rollups = []
+    for round_ in range(3):
+        add_traffic(url, rows, round_)
+        rollups.append(await run_rollup_timed(url, now=datetime.now(UTC), since=None))
     first, last = today - timedelta(days=READ_DAYS - 1), today
     api_ms, body = await _read_api(url, widgets[0], first, last, rounds)
     direct_ms, direct = _direct(url, widgets[0], first, last, max(3, rounds // 3))

@@ -12,6 +12,7 @@ statement for a UTC range's stored days, one for a widget's lists.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -88,18 +89,21 @@ WITH seg AS (
     SELECT * FROM unnest(%(seg_days)s::date[], %(seg_los)s::timestamptz[], %(seg_his)s::timestamptz[])
         AS s(day, lo, hi)
 ),
+-- Each widget's low-confidence threshold, read from its config once (not once per log).
+thresholds AS MATERIALIZED (
+    SELECT id, coalesce((config ->> 'low_confidence_threshold')::float8, 0.5) AS threshold FROM widgets
+),
 logs AS (
     SELECT c.widget_id, s.day, s.lo, c.user_id, c.message, c.response, c.confidence, c.feedback,
            c.status, c.response_time_ms, c.topic, c.created_at,
-           extract(hour FROM c.created_at AT TIME ZONE %(tz)s)::int AS hour,
+           date_part('hour', c.created_at AT TIME ZONE %(tz)s)::int AS hour,
            c.question_key AS question,
            c.status = 'failed' AS is_failed,
-           coalesce(c.status = 'answered' AND c.confidence
-                    < coalesce((w.config ->> 'low_confidence_threshold')::float8, 0.5), false) AS is_low,
+           coalesce(c.status = 'answered' AND c.confidence < w.threshold, false) AS is_low,
            coalesce(c.feedback = 'down', false) AS is_down
     FROM seg s
     JOIN chat_logs c ON c.created_at >= s.lo AND c.created_at < s.hi
-    JOIN widgets w ON w.id = c.widget_id
+    JOIN thresholds w ON w.id = c.widget_id
     WHERE (%(widget_ids)s::uuid[] IS NULL OR c.widget_id = ANY(%(widget_ids)s::uuid[]))
 ),
 hours AS (
@@ -117,7 +121,7 @@ hours AS (
 ),
 firsts AS (
     -- Sessions whose first message ever is in the segment: counted once, where they start.
-    SELECT l.widget_id, l.day, extract(hour FROM min(l.created_at) AT TIME ZONE %(tz)s)::int AS hour
+    SELECT l.widget_id, l.day, date_part('hour', min(l.created_at) AT TIME ZONE %(tz)s)::int AS hour
     FROM logs l
     WHERE l.user_id IS NOT NULL
     GROUP BY l.widget_id, l.day, l.lo, l.user_id
@@ -325,8 +329,9 @@ LEFT JOIN gap_text_lists gt USING (widget_id, day)
 _UPSERT = """
 WITH computed AS ({compute}),
 stale AS (
-    DELETE FROM analytics
-    WHERE date = %(day)s AND widget_id NOT IN (SELECT widget_id FROM computed)
+    DELETE FROM analytics a
+    WHERE a.date = ANY(%(days)s::date[])
+      AND NOT EXISTS (SELECT 1 FROM computed c WHERE c.widget_id = a.widget_id AND c.date = a.date)
     RETURNING widget_id
 ),
 written AS (
@@ -411,7 +416,8 @@ FROM (
 WHERE a.widget_id = m.widget_id AND a.date = %(day)s
 """
 
-# Later rows' running totals, moved by how much the day's histograms changed (`old_*`: before).
+# Rows after the days rolled up (`last` the latest): their running totals, moved by how much the
+# days' histograms changed (`old_*`: before).
 _CUMULATIVE_LATER = """
 WITH delta AS (
     SELECT w, b, sum(n)::bigint AS n FROM (
@@ -420,7 +426,7 @@ WITH delta AS (
         UNION ALL
         SELECT d.widget_id, u.b, u.n::bigint
         FROM analytics d, unnest(d.response_buckets, d.response_bucket_counts) AS u(b, n)
-        WHERE d.date = %(day)s
+        WHERE d.date = ANY(%(days)s::date[])
     ) parts GROUP BY w, b HAVING sum(n) <> 0
 ),
 merged AS (
@@ -435,7 +441,7 @@ merged AS (
             SELECT delta.b, delta.n FROM delta WHERE delta.w = a.widget_id
         ) parts GROUP BY b HAVING sum(n) <> 0
     ) s ON true
-    WHERE a.date > %(day)s AND a.widget_id IN (SELECT w FROM delta)
+    WHERE a.date > %(last)s AND a.widget_id IN (SELECT w FROM delta)
     GROUP BY a.id
 )
 UPDATE analytics a SET cumulative_buckets = m.buckets, cumulative_counts = m.counts
@@ -540,42 +546,72 @@ WHERE %(range)s
 """
 
 
-# A day's list rows before they are written again (those of widgets with no row left went with it):
-# by the (widget_id, date) index, widget by widget.
-_CLEAR_DAY_LISTS = """
-DELETE FROM analytics_lists l USING analytics a
-WHERE a.date = %(day)s AND l.widget_id = a.widget_id AND l.date = %(day)s
-"""
-
-# A stored day's lists as narrow rows (0016): one per widget, kind and key, with its wordings and (gaps)
-# details, taken from the day's analytics rows just written (the migration backfills with the same).
-_WRITE_DAY_LISTS = """
+# Stored days' lists as narrow rows (0016): one per widget, day, kind and key, with its wordings and
+# (gaps) details, taken from the days' analytics rows just written. Each row's flat wordings are
+# unnested once and grouped by the place of their key (0016's backfill did the same with a subquery
+# per key, which read the row's arrays again for every key). Only what changed is written: rows no
+# longer there are deleted (by the (widget_id, date) index, widget by widget; those of widgets with
+# no row left went with it), new ones inserted, changed ones updated, equal ones left alone.
+_WRITE_LISTS = """
+WITH rows AS MATERIALIZED (
+    SELECT widget_id, date, question_keys, question_counts, question_text_keys, question_texts,
+           question_text_counts, gap_keys, gap_counts, gap_failed, gap_low_confidence, gap_thumbs_down,
+           gap_last_at, gap_last_reply, gap_last_reply_at, gap_text_keys, gap_texts, gap_text_counts,
+           topic_names, topic_counts
+    FROM analytics WHERE date = ANY(%(days)s::date[])
+),
+question_texts AS (
+    SELECT r.widget_id, r.date, u.i, array_agg(u.t ORDER BY u.o) AS texts, array_agg(u.c ORDER BY u.o) AS counts
+    FROM rows r, unnest(r.question_text_keys, r.question_texts, r.question_text_counts) WITH ORDINALITY AS u(i, t, c, o)
+    GROUP BY r.widget_id, r.date, u.i
+),
+gap_texts AS (
+    SELECT r.widget_id, r.date, u.i, array_agg(u.t ORDER BY u.o) AS texts, array_agg(u.c ORDER BY u.o) AS counts
+    FROM rows r, unnest(r.gap_text_keys, r.gap_texts, r.gap_text_counts) WITH ORDINALITY AS u(i, t, c, o)
+    GROUP BY r.widget_id, r.date, u.i
+),
+new AS MATERIALIZED (
+    SELECT r.widget_id, r.date, 'question' AS kind, q.key, q.n, coalesce(t.texts, '{}') AS texts,
+           coalesce(t.counts, '{}') AS text_counts, NULL::int AS failed, NULL::int AS low_confidence,
+           NULL::int AS thumbs_down, NULL::float8 AS last_at, NULL::text AS last_reply,
+           NULL::float8 AS last_reply_at
+    FROM rows r
+    CROSS JOIN LATERAL unnest(r.question_keys, r.question_counts) WITH ORDINALITY AS q(key, n, i)
+    LEFT JOIN question_texts t ON t.widget_id = r.widget_id AND t.date = r.date AND t.i = q.i
+    UNION ALL
+    SELECT r.widget_id, r.date, 'gap', g.key, g.n, coalesce(t.texts, '{}'), coalesce(t.counts, '{}'),
+           g.failed, g.low_confidence, g.thumbs_down, g.last_at, g.last_reply, g.last_reply_at
+    FROM rows r
+    CROSS JOIN LATERAL unnest(r.gap_keys, r.gap_counts, r.gap_failed, r.gap_low_confidence, r.gap_thumbs_down,
+                              r.gap_last_at, r.gap_last_reply, r.gap_last_reply_at) WITH ORDINALITY
+        AS g(key, n, failed, low_confidence, thumbs_down, last_at, last_reply, last_reply_at, i)
+    LEFT JOIN gap_texts t ON t.widget_id = r.widget_id AND t.date = r.date AND t.i = g.i
+    UNION ALL
+    SELECT r.widget_id, r.date, 'topic', t.key, t.n, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    FROM rows r CROSS JOIN LATERAL unnest(r.topic_names, r.topic_counts) AS t(key, n)
+),
+old AS MATERIALIZED (
+    SELECT l.* FROM rows r JOIN analytics_lists l ON l.widget_id = r.widget_id AND l.date = r.date
+),
+gone AS (
+    DELETE FROM analytics_lists l USING old o
+    WHERE l.widget_id = o.widget_id AND l.kind = o.kind AND l.key = o.key AND l.date = o.date
+      AND NOT EXISTS (SELECT 1 FROM new n WHERE n.widget_id = o.widget_id AND n.date = o.date
+                                            AND n.kind = o.kind AND n.key = o.key)
+)
 INSERT INTO analytics_lists (widget_id, date, kind, key, n, texts, text_counts, failed, low_confidence,
                              thumbs_down, last_at, last_reply, last_reply_at)
-SELECT a.widget_id, a.date, 'question', q.key, q.n,
-       ARRAY(SELECT u.t FROM unnest(a.question_text_keys, a.question_texts) WITH ORDINALITY AS u(i, t, o)
-             WHERE u.i = q.i ORDER BY u.o),
-       ARRAY(SELECT u.c FROM unnest(a.question_text_keys, a.question_text_counts) WITH ORDINALITY AS u(i, c, o)
-             WHERE u.i = q.i ORDER BY u.o),
-       NULL, NULL, NULL, NULL, NULL, NULL
-FROM analytics a, unnest(a.question_keys, a.question_counts) WITH ORDINALITY AS q(key, n, i)
-WHERE a.date = %(day)s
-UNION ALL
-SELECT a.widget_id, a.date, 'gap', g.key, g.n,
-       ARRAY(SELECT u.t FROM unnest(a.gap_text_keys, a.gap_texts) WITH ORDINALITY AS u(i, t, o)
-             WHERE u.i = g.i ORDER BY u.o),
-       ARRAY(SELECT u.c FROM unnest(a.gap_text_keys, a.gap_text_counts) WITH ORDINALITY AS u(i, c, o)
-             WHERE u.i = g.i ORDER BY u.o),
-       g.failed, g.low_confidence, g.thumbs_down, g.last_at, g.last_reply, g.last_reply_at
-FROM analytics a,
-     unnest(a.gap_keys, a.gap_counts, a.gap_failed, a.gap_low_confidence, a.gap_thumbs_down, a.gap_last_at,
-            a.gap_last_reply, a.gap_last_reply_at) WITH ORDINALITY
-         AS g(key, n, failed, low_confidence, thumbs_down, last_at, last_reply, last_reply_at, i)
-WHERE a.date = %(day)s
-UNION ALL
-SELECT a.widget_id, a.date, 'topic', t.key, t.n, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-FROM analytics a, unnest(a.topic_names, a.topic_counts) AS t(key, n)
-WHERE a.date = %(day)s
+SELECT n.* FROM new n
+LEFT JOIN old o ON o.widget_id = n.widget_id AND o.date = n.date AND o.kind = n.kind AND o.key = n.key
+WHERE o.widget_id IS NULL
+   OR (o.n, o.texts, o.text_counts, o.failed, o.low_confidence, o.thumbs_down, o.last_at, o.last_reply,
+       o.last_reply_at)
+      IS DISTINCT FROM (n.n, n.texts, n.text_counts, n.failed, n.low_confidence, n.thumbs_down, n.last_at,
+                        n.last_reply, n.last_reply_at)
+ON CONFLICT (widget_id, kind, key, date) DO UPDATE SET
+    n = EXCLUDED.n, texts = EXCLUDED.texts, text_counts = EXCLUDED.text_counts, failed = EXCLUDED.failed,
+    low_confidence = EXCLUDED.low_confidence, thumbs_down = EXCLUDED.thumbs_down, last_at = EXCLUDED.last_at,
+    last_reply = EXCLUDED.last_reply, last_reply_at = EXCLUDED.last_reply_at
 """
 
 # A widget's lists over stored days, in one statement on analytics_lists: the stored counts of the
@@ -641,6 +677,10 @@ def _compute_sql() -> str:
     )
 
 
+# The computing query's own hash, part of every day's fingerprint: a changed query recomputes.
+_COMPUTE_HASH = hashlib.sha256(_compute_sql().encode()).hexdigest()
+
+
 def _segment_params(segments: Sequence[Segment]) -> dict[str, Any]:
     return {
         "seg_days": [s.day for s in segments],
@@ -667,79 +707,193 @@ async def compute_rows(
     return [RollupRow.from_row(row) for row in await cur.fetchall()]
 
 
-async def _day_histograms(conn: Conn, day: date) -> dict[str, list[Any]]:
+async def _days_histograms(conn: Conn, days: Sequence[date]) -> dict[str, list[Any]]:
     cur = await conn.execute(
         "SELECT coalesce(array_agg(d.widget_id), '{}') AS w, coalesce(array_agg(u.b), '{}') AS b, "
         "coalesce(array_agg(u.n), '{}') AS n "
-        "FROM analytics d, unnest(d.response_buckets, d.response_bucket_counts) AS u(b, n) WHERE d.date = %(day)s",
-        {"day": day},
+        "FROM analytics d, unnest(d.response_buckets, d.response_bucket_counts) AS u(b, n) "
+        "WHERE d.date = ANY(%(days)s::date[])",
+        {"days": list(days)},
     )
     row = await cur.fetchone()
     assert row is not None
     return {"old_w": row["w"], "old_b": row["b"], "old_n": row["n"]}
 
 
-async def upsert_day(
-    conn: Conn, *, day: date, lo: datetime, hi: datetime, settle_margin: timedelta
+# Memory for the rollup's sorts and hashes (a day at 5 million logs sorts ~30,000 rows several
+# times; the default 4 MB spills part of them to disk).
+_ROLLUP_WORK_MEM = "64MB"
+
+
+# What a day's rows depend on, hashed per day over its covered window [lo, cut): its logs' ids and
+# row versions (a log written, deleted or given feedback changes it), the widgets' low-confidence
+# thresholds and (`query`) the computing query's text. Only for days from `from` on (yesterday and
+# today, the days a scheduled run looks at); NULL (recompute) for older ones and when `from` is NULL.
+_FINGERPRINTS = """
+SELECT w.day,
+       CASE WHEN f.n IS NOT NULL THEN md5(concat_ws('|', %(query)s::text, f.n, f.h, t.h)) END AS fingerprint,
+       r.fingerprint AS stored
+FROM unnest(%(days)s::date[], %(los)s::timestamptz[], %(cuts)s::timestamptz[]) AS w(day, lo, cut)
+LEFT JOIN LATERAL (
+    SELECT count(*) AS n, coalesce(sum(hashtext(c.id::text || ':' || c.xmin::text)), 0) AS h
+    FROM chat_logs c WHERE c.created_at >= w.lo AND c.created_at < w.cut
+) f ON w.day >= %(from)s::date
+CROSS JOIN (
+    SELECT md5(coalesce(string_agg(id::text || '=' || coalesce(config ->> 'low_confidence_threshold', ''), ','
+                                   ORDER BY id), '')) AS h
+    FROM widgets
+) t
+LEFT JOIN analytics_rollup_days r ON r.date = w.day
+ORDER BY w.day
+"""
+
+
+async def upsert_days(
+    conn: Conn,
+    *,
+    days: Sequence[date],
+    settle_margin: timedelta,
+    skip_unchanged: bool = False,
+    fingerprint_from: date | None = None,
 ) -> tuple[int, int]:
-    """Roll up one UTC day for every widget (rows written, stale rows deleted) over [lo, the earlier
-    of hi and `settle_margin` before now), keep the widgets' running response-time histograms, and
-    record how far the day is covered. Rollups queue on one lock (the running totals chain the
-    days), and runs of the same day give the same rows."""
+    """Roll up the UTC days `days` for every widget in one transaction (rows written, stale rows
+    deleted): each day over [its start, the earlier of its end and `settle_margin` before now), all
+    days in one statement; then the days' list rows, the widgets' running response-time histograms
+    (each day's, in date order, then the rows after the last day moved once by how much the days
+    changed), and how far each day is covered, with the fingerprints (_FINGERPRINTS) of the days
+    from `fingerprint_from` on. With `skip_unchanged`, a day whose fingerprint is the one stored by
+    its last rollup is not computed again, only its cover moves (its rows are what computing it
+    again would give). Rollups queue on one lock (the running
+    totals chain the days), and runs over the same days give the same rows."""
+    days = sorted(set(days))
+    if not days:
+        return 0, 0
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('analytics_rollup'), 0)")
+        await conn.execute(f"SET LOCAL work_mem = '{_ROLLUP_WORK_MEM}'")  # a constant
         cur = await conn.execute(
-            "SELECT least(%(hi)s::timestamptz, greatest(%(lo)s::timestamptz, now() - %(margin)s::interval)) AS cut, "
-            "EXISTS (SELECT 1 FROM analytics WHERE date > %(day)s) AS later",
-            {"lo": lo, "hi": hi, "margin": settle_margin, "day": day},
+            "SELECT s.day, s.lo, least(s.lo + interval '1 day', greatest(s.lo, now() - %(margin)s::interval)) AS cut "
+            "FROM (SELECT d AS day, (d::timestamp AT TIME ZONE 'UTC') AS lo "
+            "      FROM unnest(%(days)s::date[]) AS d) s ORDER BY s.day",
+            {"days": days, "margin": settle_margin},
         )
-        window = await cur.fetchone()
-        assert window is not None
-        old = await _day_histograms(conn, day) if window["later"] else None
+        windows = await cur.fetchall()
+        # Before computing: a log that lands after this is in the next run's fingerprint, not in this one's.
         cur = await conn.execute(
-            _UPSERT.format(compute=_compute_sql()),
+            _FINGERPRINTS,
             {
-                **_segment_params([Segment(day, lo, window["cut"])]),
-                "tz": "UTC",
-                "widget_ids": None,
-                "day": day,
+                "query": _COMPUTE_HASH,
+                "from": fingerprint_from,
+                "days": days,
+                "los": [w["lo"] for w in windows],
+                "cuts": [w["cut"] for w in windows],
             },
         )
-        counts = await cur.fetchone()
-        await conn.execute(_CLEAR_DAY_LISTS, {"day": day})
-        await conn.execute(_WRITE_DAY_LISTS, {"day": day})
-        await conn.execute(_CUMULATIVE_DAY, {"day": day})
-        if old is not None:
-            await conn.execute(_CUMULATIVE_LATER, {**old, "day": day})
+        fingerprints = await cur.fetchall()
+        todo = [
+            f["day"]
+            for f in fingerprints
+            if not skip_unchanged or f["fingerprint"] is None or f["stored"] != f["fingerprint"]
+        ]
+        counts = {"written": 0, "deleted": 0}
+        if todo:
+            counts = await _recompute(conn, todo, [w for w in windows if w["day"] in todo])
         await conn.execute(
-            "INSERT INTO analytics_rollup_days (date, rolled_up_at, covered_until) "
-            "VALUES (%(day)s, now(), %(cut)s) ON CONFLICT (date) DO UPDATE "
-            "SET rolled_up_at = EXCLUDED.rolled_up_at, covered_until = EXCLUDED.covered_until",
-            {"day": day, "cut": window["cut"]},
+            "INSERT INTO analytics_rollup_days (date, rolled_up_at, covered_until, fingerprint) "
+            "SELECT d, now(), c, f FROM unnest(%(days)s::date[], %(cuts)s::timestamptz[], %(fingerprints)s::text[]) "
+            "    AS u(d, c, f) "
+            "ON CONFLICT (date) DO UPDATE SET rolled_up_at = EXCLUDED.rolled_up_at, "
+            "covered_until = EXCLUDED.covered_until, fingerprint = EXCLUDED.fingerprint",
+            {
+                "days": [w["day"] for w in windows],
+                "cuts": [w["cut"] for w in windows],
+                "fingerprints": [f["fingerprint"] for f in fingerprints],
+            },
         )
-    assert counts is not None
     return int(counts["written"]), int(counts["deleted"])
+
+
+async def _recompute(conn: Conn, days: list[date], windows: list[dict[str, Any]]) -> dict[str, Any]:
+    """upsert_days' computing part, inside its transaction: the days' rows, list rows and running
+    histograms, and the running histograms of the rows after them."""
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM analytics WHERE date > %(last)s) AS later", {"last": days[-1]}
+    )
+    later = await cur.fetchone()
+    assert later is not None
+    old = await _days_histograms(conn, days) if later["later"] else None
+    cur = await conn.execute(
+        _UPSERT.format(compute=_compute_sql()),
+        {
+            **_segment_params([Segment(w["day"], w["lo"], w["cut"]) for w in windows]),
+            "tz": "UTC",
+            "widget_ids": None,
+            "days": days,
+        },
+    )
+    counts = await cur.fetchone()
+    assert counts is not None
+    await conn.execute(_WRITE_LISTS, {"days": days})
+    for n in range((days[-1] - days[0]).days + 1):  # every day between, in order
+        await conn.execute(_CUMULATIVE_DAY, {"day": days[0] + timedelta(days=n)})
+    if old is not None:
+        await conn.execute(_CUMULATIVE_LATER, {**old, "days": days, "last": days[-1]})
+    return counts
+
+
+# How far each UTC day from `first` to `last` is covered, and the latest log of widgets `ids` in
+# [start, end) (one backward index probe each).
+_COVER = (
+    "coalesce((SELECT array_agg(date ORDER BY date) FROM analytics_rollup_days "
+    "          WHERE date BETWEEN %(first)s AND %(last)s AND covered_until IS NOT NULL), '{}') AS days, "
+    "coalesce((SELECT array_agg(covered_until ORDER BY date) FROM analytics_rollup_days "
+    "          WHERE date BETWEEN %(first)s AND %(last)s AND covered_until IS NOT NULL), '{}') AS untils, "
+    "(SELECT max(l.created_at) FROM unnest(%(ids)s::uuid[]) AS w(id) "
+    " CROSS JOIN LATERAL (SELECT c.created_at FROM chat_logs c WHERE c.widget_id = w.id "
+    " AND c.created_at >= %(start)s AND c.created_at < %(end)s ORDER BY c.created_at DESC LIMIT 1) l) AS latest"
+)
+
+Cover = tuple[dict[date, datetime], datetime | None]
+
+
+def _cover_params(
+    first: date, last: date, widget_ids: Sequence[UUID], start: datetime, end: datetime
+) -> dict[str, Any]:
+    return {"first": first, "last": last, "ids": list(widget_ids), "start": start, "end": end}
+
+
+def _cover_of(row: Mapping[str, Any]) -> Cover:
+    return dict(zip(row["days"], row["untils"], strict=True)), row["latest"]
 
 
 async def covered_days(
     conn: Conn, *, first: date, last: date, widget_ids: Sequence[UUID], start: datetime, end: datetime
-) -> tuple[dict[date, datetime], datetime | None]:
+) -> Cover:
     """How far each UTC day from `first` to `last` is covered by stored rows (`[day, covered_until)`;
     days never rolled up are absent), and the latest chat log of these widgets in [start, end) or
     None (one backward index probe each), in one statement."""
+    cur = await conn.execute(f"SELECT {_COVER}", _cover_params(first, last, widget_ids, start, end))
+    row = await cur.fetchone()
+    assert row is not None
+    return _cover_of(row)
+
+
+async def widget_with_cover(
+    conn: Conn, *, widget_id: UUID, first: date, last: date, start: datetime, end: datetime
+) -> tuple[WidgetRef | None, Cover]:
+    """The fields of a widget an analytics answer names (None when there is no such widget), and
+    covered_days for it, in one statement."""
     cur = await conn.execute(
-        "SELECT coalesce((SELECT array_agg(date ORDER BY date) FROM analytics_rollup_days "
-        "                 WHERE date BETWEEN %(first)s AND %(last)s AND covered_until IS NOT NULL), '{}') AS days, "
-        "coalesce((SELECT array_agg(covered_until ORDER BY date) FROM analytics_rollup_days "
-        "          WHERE date BETWEEN %(first)s AND %(last)s AND covered_until IS NOT NULL), '{}') AS untils, "
-        "(SELECT max(l.created_at) FROM unnest(%(ids)s::uuid[]) AS w(id) "
-        " CROSS JOIN LATERAL (SELECT c.created_at FROM chat_logs c WHERE c.widget_id = w.id "
-        " AND c.created_at >= %(start)s AND c.created_at < %(end)s ORDER BY c.created_at DESC LIMIT 1) l) AS latest",
-        {"first": first, "last": last, "ids": list(widget_ids), "start": start, "end": end},
+        "SELECT w.id, w.client_id, w.name, w.is_active, w.is_demo, c.* "
+        f"FROM (SELECT {_COVER}) c LEFT JOIN widgets w ON w.id = %(id)s",
+        {**_cover_params(first, last, [widget_id], start, end), "id": widget_id},
     )
     row = await cur.fetchone()
     assert row is not None
-    return dict(zip(row["days"], row["untils"], strict=True)), row["latest"]
+    widget = None
+    if row["id"] is not None:
+        widget = WidgetRef.model_validate({name: row[name] for name in WidgetRef.model_fields})
+    return widget, _cover_of(row)
 
 
 async def stored_counters(
@@ -760,6 +914,29 @@ class StoredUtc:
     ranges: dict[UUID, tuple[list[int], list[int]]]  # widget -> histogram over the days (with `range`)
 
 
+def _utc_params(
+    widget_ids: Sequence[UUID], days: Sequence[date], mixed: Sequence[date], range_: bool
+) -> dict[str, Any]:
+    return {
+        "ids": list(widget_ids),
+        "days": list(days),
+        "mixed": list(mixed),
+        "first": min(days),
+        "last": max(days),
+        "range": range_,
+    }
+
+
+def _stored_utc_of(rows: Sequence[dict[str, Any]]) -> StoredUtc:
+    result = StoredUtc([], {})
+    for row in rows:
+        if row["day"] is None:
+            result.ranges[row["widget_id"]] = (row["buckets"], row["counts"])
+        else:
+            result.days.append(row)
+    return result
+
+
 async def stored_utc(
     conn: Conn, *, widget_ids: Sequence[UUID], days: Sequence[date], mixed: Sequence[date], range_: bool
 ) -> StoredUtc:
@@ -767,23 +944,9 @@ async def stored_utc(
     hourly messages and (for the `mixed` days) histogram, and with `range_` each widget's histogram
     over all of them."""
     cur = await conn.execute(
-        _STORED_UTC_DAYS.format(range=_RANGE_HISTOGRAMS),
-        {
-            "ids": list(widget_ids),
-            "days": list(days),
-            "mixed": list(mixed),
-            "first": min(days),
-            "last": max(days),
-            "range": range_,
-        },
+        _STORED_UTC_DAYS.format(range=_RANGE_HISTOGRAMS), _utc_params(widget_ids, days, mixed, range_)
     )
-    result = StoredUtc([], {})
-    for row in await cur.fetchall():
-        if row["day"] is None:
-            result.ranges[row["widget_id"]] = (row["buckets"], row["counts"])
-        else:
-            result.days.append(row)
-    return result
+    return _stored_utc_of(await cur.fetchall())
 
 
 async def stored_histograms(
@@ -821,6 +984,23 @@ async def range_histograms(
     return {row["widget_id"]: (row["buckets"], row["counts"]) for row in await cur.fetchall()}
 
 
+def _lists_params(
+    widget_id: UUID, days: Sequence[date], tops: Mapping[str, int], live: Sequence[tuple[str, str, int]]
+) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "id": widget_id,
+        "days": list(days),
+        "first": min(days),
+        "last": max(days),
+        "live_kinds": [kind for kind, _, _ in live],
+        "live_keys": [key for _, key, _ in live],
+        "live_counts": [n for _, _, n in live],
+    }
+    for kind in ("question", "gap", "topic"):
+        params[f"{kind}_top"] = tops[kind]
+    return params
+
+
 async def stored_lists(
     conn: Conn,
     *,
@@ -835,28 +1015,27 @@ async def stored_lists(
     reasons, last time asked (epoch seconds) and latest answered reply of the gaps that rank."""
     if not days:
         return []  # only stored counts rank here
-    params: dict[str, Any] = {
-        "id": widget_id,
-        "days": list(days),
-        "first": min(days),
-        "last": max(days),
-        "live_kinds": [kind for kind, _, _ in live],
-        "live_keys": [key for _, key, _ in live],
-        "live_counts": [n for _, _, n in live],
-    }
-    for kind in ("question", "gap", "topic"):
-        params[f"{kind}_top"] = tops[kind]
-    cur = await conn.execute(_STORED_LISTS, params)
+    cur = await conn.execute(_STORED_LISTS, _lists_params(widget_id, days, tops, live))
     return await cur.fetchall()
 
 
-async def get_widget_ref(conn: Conn, *, widget_id: UUID) -> WidgetRef | None:
-    """The fields of a widget an analytics answer names, or None."""
-    cur = await conn.execute(
-        "SELECT id, client_id, name, is_active, is_demo FROM widgets WHERE id = %(id)s", {"id": widget_id}
-    )
-    row = await cur.fetchone()
-    return WidgetRef.model_validate(row) if row else None
+async def stored_utc_with_lists(
+    conn: Conn,
+    *,
+    widget_id: UUID,
+    days: Sequence[date],
+    mixed: Sequence[date],
+    tops: Mapping[str, int],
+    live: Sequence[tuple[str, str, int]],
+) -> tuple[StoredUtc, list[dict[str, Any]]]:
+    """stored_utc (with the range histogram) and stored_lists of one widget, sent together in one
+    round trip (pipeline mode)."""
+    async with conn.pipeline():
+        days_cur = await conn.execute(
+            _STORED_UTC_DAYS.format(range=_RANGE_HISTOGRAMS), _utc_params([widget_id], days, mixed, True)
+        )
+        lists_cur = await conn.execute(_STORED_LISTS, _lists_params(widget_id, days, tops, live))
+    return _stored_utc_of(await days_cur.fetchall()), await lists_cur.fetchall()
 
 
 async def list_widget_refs(conn: Conn, *, client_id: UUID | None) -> list[WidgetRef]:

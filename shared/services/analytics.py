@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import operator
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
@@ -171,7 +172,8 @@ class _Sums:
         return Metrics(**self._fields())
 
     def daily(self, day: date) -> DailyMetrics:
-        return DailyMetrics(date=day, **self._fields())
+        # Built from our own typed sums: no validation (a 90-day answer builds 90 of them).
+        return DailyMetrics.model_construct(date=day, **self._fields())
 
     def _fields(self) -> dict[str, Any]:
         if self.histogram or self.p95_bucket is None:
@@ -387,6 +389,16 @@ def _segments(intervals: Iterable[tuple[datetime, datetime]], tz: ZoneInfo) -> l
     return segments
 
 
+def _cover_span(rng: DateRange) -> dict[str, Any]:
+    """covered_days' span of a range: its UTC days and instants."""
+    return {
+        "first": rng.start.date(),
+        "last": (rng.end - timedelta(microseconds=1)).date(),
+        "start": rng.start,
+        "end": rng.end,
+    }
+
+
 def _split(covered: Mapping[date, datetime], rng: DateRange) -> tuple[list[date], list[Segment]]:
     """The UTC days read from storage (each covering [day, covered_until)), and the live segments:
     what of the range no stored row covers (the rest of today, a day the job missed, the partial UTC
@@ -419,20 +431,17 @@ async def _compose(
     lists: bool = False,
     daily_p95: bool = False,
     total_p95: bool = False,
+    cover: analytics.Cover | None = None,
 ) -> dict[UUID, _Composed]:
     """Each widget's range: stored days merged in SQL, plus rows computed live for the rest. Only
-    what the answer needs is read (lists: one widget)."""
+    what the answer needs is read (lists: one widget). `cover`: the widgets' covered_days, when
+    already read."""
     composed = {widget_id: _Composed() for widget_id in widget_ids}
     if not widget_ids:
         return composed
-    covered, latest = await analytics.covered_days(
-        conn,
-        first=rng.start.date(),
-        last=(rng.end - timedelta(microseconds=1)).date(),
-        widget_ids=widget_ids,
-        start=rng.start,
-        end=rng.end,
-    )
+    if cover is None:
+        cover = await analytics.covered_days(conn, widget_ids=widget_ids, **_cover_span(rng))
+    covered, latest = cover
     stored, segments = _split(covered, rng)
     # Live rows only when a live segment may hold a log: none starts after the range's latest log.
     if segments and latest is not None and latest >= segments[0].lo:
@@ -443,6 +452,21 @@ async def _compose(
     if not stored:
         return composed
     mixed = sorted({segment.day for segment in segments})  # local days with a live part
+    if rng.tz_name == "UTC" and lists and daily_p95 and total_p95:
+        # One widget's whole answer: its stored days and lists in one round trip.
+        (widget_id,) = widget_ids
+        target = composed[widget_id]
+        stored_utc, stored_lists = await analytics.stored_utc_with_lists(
+            conn,
+            widget_id=widget_id,
+            days=stored,
+            mixed=[day for day in stored if day in mixed],
+            tops=_TOPS,
+            live=target.lists.live_counts(),
+        )
+        _add_stored_utc(composed, mixed, stored_utc)
+        _add_stored_lists(target.lists, stored_lists)
+        return composed
     if rng.tz_name == "UTC":
         _add_stored_utc(
             composed,
@@ -476,11 +500,18 @@ def _add_stored_utc(
     for row in stored.days:
         target = composed[row["widget_id"]]
         cells = target.grid[row["day"].weekday()]
-        for hour, messages in enumerate(row["hour_messages"]):
-            cells[hour] += messages
+        cells[:] = map(operator.add, cells, row["hour_messages"])
         sums = target.day(row["day"])
-        for name in _COUNTERS:
-            setattr(sums, name, getattr(sums, name) + row[name])
+        sums.messages += row["messages"]
+        sums.chats += row["chats"]
+        sums.failed += row["failed"]
+        sums.conversations += row["conversations"]
+        sums.confidence_sum += row["confidence_sum"]
+        sums.confidence_count += row["confidence_count"]
+        sums.positive += row["positive"]
+        sums.negative += row["negative"]
+        sums.response_sum += row["response_sum"]
+        sums.response_count += row["response_count"]
         if row["day"] not in mixed:  # a whole stored day: its own p95
             sums.p95_bucket = row["p95_bucket"]
         elif row["buckets"] is not None:  # one with a live part: its histogram, to join the live one
@@ -523,9 +554,16 @@ async def _add_stored_shifted(
 async def _merge_stored_lists(conn: Conn, widget_id: UUID, stored: Sequence[date], merged: _Lists) -> None:
     """Add the stored days' lists to `merged` (which holds the live rows'): the counts of the keys
     that rank once merged, their wordings and the details of the gaps among them (one statement)."""
-    rows = await analytics.stored_lists(
-        conn, widget_id=widget_id, days=stored, tops=_TOPS, live=merged.live_counts()
+    _add_stored_lists(
+        merged,
+        await analytics.stored_lists(
+            conn, widget_id=widget_id, days=stored, tops=_TOPS, live=merged.live_counts()
+        ),
     )
+
+
+def _add_stored_lists(merged: _Lists, rows: Sequence[Mapping[str, Any]]) -> None:
+    """stored_lists' rows into `merged`."""
     for row in sorted(rows, key=lambda row: row["part"] != "count"):  # counts first
         if row["part"] == "count":
             merged.add_count(row["kind"], row["key"], row["n"])
@@ -555,12 +593,14 @@ async def widget_analytics(db: Database, *, user: User, widget_id: UUID, rng: Da
 
     async def read(conn: Conn) -> WidgetAnalytics:
         async with analytics.read_only(conn):
-            widget = await analytics.get_widget_ref(conn, widget_id=widget_id)
+            widget, cover = await analytics.widget_with_cover(conn, widget_id=widget_id, **_cover_span(rng))
             if widget is None or not _may_see(user, widget.client_id):
                 raise NotFoundError(WIDGET_NOT_FOUND)
-            composed = (await _compose(conn, [widget.id], rng, lists=True, daily_p95=True, total_p95=True))[
-                widget.id
-            ]
+            composed = (
+                await _compose(
+                    conn, [widget.id], rng, lists=True, daily_p95=True, total_p95=True, cover=cover
+                )
+            )[widget.id]
         return WidgetAnalytics(
             widget=widget,
             range=rng.out(),

@@ -215,6 +215,39 @@ async def test_the_scheduled_run_covers_today_and_yesterday(
     assert len(stored(db_url)) == 4
 
 
+async def test_the_scheduled_run_recomputes_only_days_whose_logs_changed(
+    db: Database, db_url: str, dataset: DataSet
+) -> None:
+    # Given a scheduled run on Sunday afternoon, then a second one with nothing new
+    now = at(SUN, "15:00")
+    first = await rollup.run_rollup(job(db, db_url, now=now))
+    rows = stored(db_url)
+    again = await rollup.run_rollup(job(db, db_url, now=now + timedelta(minutes=15)))
+
+    # Then the second one computed nothing and changed no row, but both days count as rolled up
+    assert first["rows_written"] == 4 and again["rows_written"] == 0 and again["days"] == 2
+    assert stored(db_url) == rows
+
+    # When a visitor gives Saturday's first answer a thumbs-down, and w3 gets a new log on Sunday
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "UPDATE chat_logs SET feedback = 'down' WHERE widget_id = %s AND created_at = %s",
+            (dataset.w1.id, at(SUN, "00:10")),
+        )
+    insert_logs(
+        db_url, [(dataset.w3.id, "s7", at(SUN, "14:00"), "Hours?", "answered", 0.9, 150, None, None, "9-5")]
+    )
+    third = await rollup.run_rollup(job(db, db_url, now=now + timedelta(minutes=30)))
+
+    # Then the next run recomputed Sunday only, and its rows are those of a full recomputation
+    assert third["rows_written"] == 2 and third["first_day"] == SAT.isoformat()
+    after = {(r["widget_id"], r["date"]): r for r in stored(db_url)}
+    assert after[(dataset.w1.id, SUN)]["negative_feedback"] == 2
+    assert after[(dataset.w3.id, SUN)]["num_chats"] == 2
+    await rollup.run_rollup(job(db, db_url, now=now + timedelta(minutes=30), since=SAT))
+    assert stored(db_url) == list(after.values())
+
+
 async def test_a_day_whose_logs_were_deleted_loses_its_row(
     db: Database, db_url: str, dataset: DataSet
 ) -> None:
