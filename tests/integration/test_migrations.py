@@ -69,7 +69,8 @@ SEED_INDEXES = {
     "idx_widgets_client_id",
     "idx_widgets_is_demo",
     "idx_widgets_expires_at",
-    "idx_chat_logs_widget_id",
+    # idx_chat_logs_widget_id is gone since 0018: idx_chat_logs_widget_created and
+    # idx_chat_logs_widget_session (0002) lead with widget_id and serve every lookup it served.
     "idx_chat_logs_created_at",
     "idx_analytics_widget_id_date",
     "idx_webhook_errors_widget_id",
@@ -136,6 +137,7 @@ def test_tables_hold_every_seed_column_index_and_constraint(db_url: str) -> None
     for table, expected in SEED_COLUMNS.items():
         assert expected.items() <= actual[table].items(), table
     assert indexes >= SEED_INDEXES
+    assert {"idx_chat_logs_widget_created", "idx_chat_logs_widget_session"} <= indexes
     assert {("widgets", "client_id,name"), ("analytics", "widget_id,date")} <= uniques
     assert {"widgets", "chat_logs", "analytics", "webhook_errors"} <= cascades
 
