@@ -273,7 +273,12 @@ that the demo widget talks to.</li>
 
 def prepare_environment(host: str, port: int, *, data_dir: Path | None = None) -> str:
     """Development defaults for every setting not already given (the embedded Postgres of
-    `data_dir`, default .data/postgres, unless DATABASE_URL is set); returns the public base URL."""
+    `data_dir`, default .data/postgres, unless DATABASE_URL is set); returns the public base URL.
+
+    The embedded Postgres is a direct connection, so the relay's hot statements are prepared
+    (`DB_PREPARED_STATEMENTS`); a DATABASE_URL of the caller's may be a pooler, so not there."""
+    if not os.environ.get("DATABASE_URL"):
+        os.environ.setdefault("DB_PREPARED_STATEMENTS", "1")
     return devenv.prepare_environment(base_url=f"http://{host}:{port}", data_dir=data_dir)
 
 
@@ -401,7 +406,8 @@ def start_in_background(
     args: tuple[str, ...] = ("--no-jobs",),
 ) -> subprocess.Popen[bytes]:
     """The dev runner as `make dev` runs it, without demo data, jobs (unless `args` ask) and
-    quiet, for tests and benchmarks.
+    quiet, for tests and benchmarks (on a database of theirs, reached directly: so with prepared
+    statements, as on the embedded Postgres).
 
     The caller waits until it serves, and stops it."""
     environment = {
@@ -409,6 +415,7 @@ def start_in_background(
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "WARNING",
         "POWERTOOLS_METRICS_DISABLED": "true",
+        "DB_PREPARED_STATEMENTS": "1",
         **(env or {}),
     }
     with log_path.open("wb") as log:

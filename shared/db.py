@@ -30,15 +30,22 @@ P = ParamSpec("P")
 T = TypeVar("T")
 # After a failed operation, durable writes wait this long before trying again (then longer).
 _RETRY_DELAYS = (0.1, 0.25, 0.5, 1.0)
+# A prepare threshold no statement reaches: only statements executed with `prepare=True` are prepared.
+_ONLY_WHEN_ASKED = 2**31 - 1
 
 
 class Database:
     """Connections to one database, opened on first use and kept for the life of the process.
 
     In Lambda one process serves one request at a time, so `pool_size` 1 means one connection per
-    process; the dev runner raises it to serve concurrent requests. Server-side prepared statements
-    are off (Supabase's pooler in transaction mode cannot keep them), and every statement runs in
+    process; the dev runner raises it to serve concurrent requests. Every statement runs in
     autocommit unless a caller opens `conn.transaction()`.
+
+    Server-side prepared statements are off by default (Supabase's pooler in transaction mode cannot
+    keep them). With `prepared_statements` (a direct connection, like the dev runner's), the
+    statements a repository marks `prepare=True` (the hot ones of a relayed message) are prepared
+    once per connection, so the server parses and plans them once instead of on every message;
+    nothing else is ever prepared. Without it `prepare=True` does nothing.
 
     Each `run` takes at most `operation_timeout` seconds in all (waiting for a connection slot,
     connecting, running), then raises `DatabaseUnavailableError` (503).
@@ -51,8 +58,12 @@ class Database:
         statement_timeout_ms: int = 5000,
         pool_size: int = 1,
         operation_timeout: float = 3.0,
+        prepared_statements: bool = False,
     ) -> None:
         self._url = url
+        # psycopg prepares a statement after this many executions, or at once with `prepare=True`;
+        # None turns preparing off, `prepare=True` included.
+        self._prepare_threshold = _ONLY_WHEN_ASKED if prepared_statements else None
         self._statement_timeout_ms = statement_timeout_ms
         self._pool_size = pool_size
         self._operation_timeout = operation_timeout
@@ -199,7 +210,11 @@ class Database:
         try:
             async with asyncio.timeout(remaining):
                 return await psycopg.AsyncConnection.connect(
-                    self._url, autocommit=True, prepare_threshold=None, row_factory=dict_row, **options
+                    self._url,
+                    autocommit=True,
+                    prepare_threshold=self._prepare_threshold,
+                    row_factory=dict_row,
+                    **options,
                 )
         except TimeoutError:
             raise DatabaseUnavailableError("could not connect to the database in time") from None

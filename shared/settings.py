@@ -52,6 +52,9 @@ class Settings(BaseModel):
     origin_verify_secret_ssm_parameter: str | None = None
     db_statement_timeout_ms: int = Field(5000, ge=0, le=600_000)
     db_pool_size: int = Field(1, ge=1, le=64)
+    # Server-side prepared statements for the relay's hot statements: only on a direct connection
+    # (the dev runner's), never through a pooler in transaction mode (shared/db.py).
+    db_prepared_statements: bool = False
     widget_cache_seconds: float = Field(30.0, ge=0, le=300)
     webhook_timeout_seconds: float = Field(25.0, gt=0, le=28)
     webhook_max_connections: int = Field(100, ge=1, le=1000)

@@ -40,6 +40,7 @@ class Resources:
             statement_timeout_ms=settings.db_statement_timeout_ms,
             pool_size=settings.db_pool_size,
             operation_timeout=settings.db_operation_timeout_seconds,
+            prepared_statements=settings.db_prepared_statements,
         )
         webhooks = _webhook_caller(settings) if relay else None
         cache = WidgetCache(ttl_seconds=settings.widget_cache_seconds)

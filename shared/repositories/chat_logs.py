@@ -37,6 +37,7 @@ async def insert_chat_log(conn: Conn, *, data: ChatLogCreate) -> ChatLog:
         "WITH streak AS (UPDATE widgets SET relay_failures = 0 "
         "  WHERE id = %(widget_id)s AND relay_failures > 0) " + _INSERT,
         data.model_dump(),
+        prepare=True,  # once per relayed message (prepared where the Database allows it)
     )
     return await _inserted_or_existing(conn, await cur.fetchone(), data.id)
 

@@ -25,6 +25,7 @@ async def hit(conn: Conn, *, keys: list[str], window_seconds: int) -> dict[str, 
         "RETURNING key, count, "
         "  extract(epoch FROM window_start + make_interval(secs => %(w)s) - now())::float AS remaining",
         {"keys": keys, "w": window_seconds},
+        prepare=True,  # every public request runs it (prepared where the Database allows it)
     )
     return {row["key"]: (int(row["count"]), float(row["remaining"])) for row in await cur.fetchall()}
 

@@ -1,4 +1,5 @@
-"""Database access behaves as DESIGN.md says: reused connection, reconnect, timeout, no prepares."""
+"""Database access behaves as DESIGN.md says: reused connection, reconnect, timeout, no prepares
+(unless a direct connection asks for them, and then only the statements marked `prepare=True`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import psycopg
 import pytest
 
 from shared.db import Conn, Database
+from shared.repositories import rate_limits
 
 
 async def backend_pid(conn: Conn) -> int:
@@ -49,12 +51,27 @@ async def test_statement_timeout_applies(db_url: str) -> None:
 @pytest.mark.anyio
 async def test_no_server_side_prepared_statements(db: Database) -> None:
     # Supabase's transaction pooler cannot keep prepared statements between transactions.
-    async def repeat_and_count(conn: Conn) -> int:
-        for _ in range(10):
-            await conn.execute("SELECT %(x)s::int", {"x": 1})
-        cur = await conn.execute("SELECT count(*) AS n FROM pg_prepared_statements")
-        row = await cur.fetchone()
-        assert row is not None
-        return int(row["n"])
+    assert await db.run(repeat_and_count) == []
 
-    assert await db.run(repeat_and_count) == 0
+
+async def repeat_and_count(conn: Conn) -> list[str]:
+    """Run an unmarked statement and a hot one marked `prepare=True` ten times each; the
+    statements the server then holds prepared on this connection."""
+    for _ in range(10):
+        await conn.execute("SELECT %(x)s::int", {"x": 1})
+        await rate_limits.hit(conn, keys=["db-test:prepared"], window_seconds=60)
+    cur = await conn.execute("SELECT statement FROM pg_prepared_statements")
+    return [str(row["statement"]) for row in await cur.fetchall()]
+
+
+@pytest.mark.anyio
+async def test_a_direct_connection_prepares_only_the_statements_marked_hot(db_url: str) -> None:
+    database = Database(db_url, prepared_statements=True)
+    try:
+        prepared = await database.run(repeat_and_count)
+        # The rate-limit upsert once, nothing else (not the unmarked SELECT, however often it ran)
+        assert len(prepared) == 1 and "INSERT INTO rate_limits" in prepared[0]
+        counts = await database.run(rate_limits.peek, keys=["db-test:prepared"], window_seconds=60)
+        assert counts["db-test:prepared"][0] >= 10
+    finally:
+        await database.close()
