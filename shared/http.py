@@ -79,7 +79,16 @@ def create_app(
     (see `CorsMiddleware`). Nothing here touches the network.
     """
     settings = settings or get_settings()
-    app = FastAPI(title=title, docs_url=None, redoc_url=None, responses=ERROR_RESPONSES)
+    # FastAPI's native OpenTelemetry is off: nothing here configures OpenTelemetry (Powertools
+    # traces in AWS), and left on it asks OpenTelemetry for its global providers on every request
+    # (~15 us each, docs/benchmarks.md "Relay overhead").
+    app = FastAPI(
+        title=title,
+        docs_url=None,
+        redoc_url=None,
+        responses=ERROR_RESPONSES,
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+    )
     app.state.settings = settings
     # Routers are matched in order, and FastAPI (0.163) spends a few microseconds on every route it
     # tries: the visitor routes (`/v1/widgets/...`, the busiest) go first. The other routers' routes
