@@ -14,13 +14,20 @@ import threading
 from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar, get_args
 
+import h11
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.models import WebhookErrorType
 from shared.services.relay import RelayError, Reply, call_webhook
-from shared.webhook_client import MAX_HEAD_BYTES, Response, WebhookClient, WebhookHTTPError
+from shared.webhook_client import (
+    MAX_HEAD_BYTES,
+    Response,
+    WebhookClient,
+    WebhookHTTPError,
+    WebhookRequestError,
+)
 from shared.webhook_url import WebhookPolicy
 from tests.loopback import LoopbackServer, read_request
 
@@ -217,3 +224,52 @@ def test_the_relay_turns_any_reply_into_a_reply_or_a_relay_error(
     except RelayError as exc:
         error_type = exc.error_type
     assert error_type is None or error_type in get_args(WebhookErrorType)
+
+
+# A caller's request header is refused (WebhookRequestError, nothing sent) exactly when h11 would
+# refuse it, and otherwise sent: no header h11 rejects reaches the socket, none it accepts is lost.
+HEADER_CHARS = st.characters(codec="utf-8", categories=["L", "N", "P", "S", "Z", "Cc"])
+HEADER_NAMES = st.one_of(
+    st.sampled_from(["Authorization", "X-Widget-Signature", "Content-Length", "Host", "Transfer-Encoding"]),
+    st.text(st.sampled_from("Xx-_!#~:; \t\r\n\x00\x7féé"), max_size=8),
+    st.text(HEADER_CHARS, max_size=8),
+)
+HEADER_VALUES = st.one_of(
+    st.sampled_from(["Bearer a.b.c", "t=1,v1=ab", "2", "18", "chunked", " padded", "tab\tin", ""]),
+    st.text(st.sampled_from("ab =;,\t\r\n\x00\x0b\x0c\x7f\x80é"), max_size=10),
+    st.text(HEADER_CHARS, max_size=10),
+)
+
+
+@FUZZ
+@given(name=HEADER_NAMES, value=HEADER_VALUES)
+def test_a_request_header_is_refused_exactly_when_h11_refuses_it(
+    harness: Harness, name: str, value: str
+) -> None:
+    harness.server.reply, harness.server.close_after = GOOD, False
+    body = b'{"chatInput":"hi"}'
+    sent_by_the_client = [
+        ("Host", f"127.0.0.1:{harness.server.port}"),
+        ("User-Agent", "fuzz/1"),
+        ("Accept-Encoding", "identity"),
+        ("Content-Length", str(len(body))),
+    ]
+    try:
+        h11.Request(method="POST", target="/webhook/fuzz?x=1", headers=[*sent_by_the_client, (name, value)])
+        h11_refuses = False
+    except (h11.LocalProtocolError, UnicodeError, TypeError):
+        h11_refuses = True
+
+    async def call() -> Response:
+        return await harness.client.post(
+            harness.url, body=body, headers={name: value}, timeout_seconds=TIMEOUT, pool_key="headers"
+        )
+
+    try:
+        harness.run(call())
+        refused = False
+    except WebhookRequestError:
+        refused = True
+    except WebhookHTTPError:  # sent, then the exchange failed (a Transfer-Encoding the server refuses)
+        refused = False
+    assert refused == h11_refuses, (name, value)
