@@ -7,7 +7,7 @@ from uuid import UUID
 
 from shared.db import Conn
 from shared.models import Client, ClientCreate
-from shared.repositories.sql import escape_like
+from shared.repositories.sql import escape_like, fetch_page, page_with_total
 
 _COLUMNS = "id, name, contact_email, company_name, created_at, updated_at"
 
@@ -57,8 +57,7 @@ _WITH_WIDGET_COUNT = (
     "(SELECT count(*) FROM widgets w WHERE w.client_id = c.id) AS widget_count FROM clients c"
 )
 _SEARCH = (
-    "(%(pattern)s::text IS NULL OR c.name ILIKE %(pattern)s OR c.company_name ILIKE %(pattern)s "
-    " OR c.contact_email ILIKE %(pattern)s)"
+    "(c.name ILIKE %(pattern)s OR c.company_name ILIKE %(pattern)s OR c.contact_email ILIKE %(pattern)s)"
 )
 
 
@@ -69,22 +68,25 @@ async def get_client_with_widget_count(conn: Conn, *, client_id: UUID) -> tuple[
     return (Client.model_validate(row), int(row["widget_count"])) if row else None
 
 
+# The admin list's fields (`models.admin.clients.ClientDetail`), in its order.
+_LIST_COLUMNS = (
+    "c.id, c.name, c.contact_email, c.company_name, c.created_at, c.updated_at, "
+    "(SELECT count(*) FROM widgets w WHERE w.client_id = c.id)"
+)
+
+
 async def list_clients_page(
     conn: Conn, *, search: str | None, limit: int, offset: int
-) -> tuple[list[tuple[Client, int]], int]:
-    """A page of clients by name (each with its number of widgets), optionally those whose name,
-    company or email contains `search` (case-insensitive), and the total matching."""
-    params = {"pattern": f"%{escape_like(search)}%" if search else None, "limit": limit, "offset": offset}
-    cur = await conn.execute(
-        f"{_WITH_WIDGET_COUNT} WHERE {_SEARCH} ORDER BY lower(c.name), c.id "
-        "LIMIT %(limit)s OFFSET %(offset)s",
-        params,
+) -> tuple[list[tuple[Any, ...]], int]:
+    """A page of clients by name, optionally those whose name, company or email contains `search`
+    (case-insensitive), and the total matching, in one statement (`sql.page_with_total`). Rows are
+    tuples of the admin list's fields, in `ClientDetail`'s order (the widget count last)."""
+    conditions = [_SEARCH] if search else []
+    statement = page_with_total(
+        rows="clients c", conditions=conditions, order="lower(c.name), c.id", columns=_LIST_COLUMNS
     )
-    rows = await cur.fetchall()
-    cur = await conn.execute(f"SELECT count(*) AS n FROM clients c WHERE {_SEARCH}", params)
-    total = await cur.fetchone()
-    assert total is not None
-    return [(Client.model_validate(row), int(row["widget_count"])) for row in rows], int(total["n"])
+    params = {"pattern": f"%{escape_like(search)}%" if search else None, "limit": limit, "offset": offset}
+    return await fetch_page(conn, statement, params)
 
 
 async def update_client(conn: Conn, *, client_id: UUID, changes: dict[str, Any]) -> Client | None:

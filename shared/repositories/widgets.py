@@ -11,6 +11,7 @@ from psycopg.types.json import Jsonb
 
 from shared.db import Conn
 from shared.models import HealthStatus, WebhookErrorType, Widget, WidgetConfig, WidgetCreate
+from shared.repositories.sql import fetch_page, page_with_total
 from shared.repositories.webhook_errors import MAX_MESSAGE_LENGTH
 
 _COLUMNS = (
@@ -72,11 +73,24 @@ async def set_webhook_url(conn: Conn, *, widget_id: UUID, webhook_url: str) -> b
     return cur.rowcount == 1
 
 
-_SUMMARY_COLUMNS = (
-    "id, client_id, name, webhook_url, right(widget_secret, 4) AS secret_tail, is_active, is_demo, "
-    "expires_at, health_status, health_checked_at, consecutive_failures, last_error_type, last_latency_ms, "
-    "created_at, updated_at"
+# The admin list's fields (`models.admin.widgets.WidgetSummary`), in its order: no config (parsing 50
+# configs was most of a page's cost), the secret's last 4 characters where the masked secret goes,
+# and a null where the demo URL goes (the model makes it from the public URL).
+_LIST_COLUMNS = (
+    "w.id, w.client_id, w.name, w.webhook_url, right(w.widget_secret, 4), w.is_active, w.is_demo, "
+    "w.expires_at, NULL::text, w.health_status, w.health_checked_at, w.consecutive_failures, "
+    "w.last_error_type, w.last_latency_ms, w.created_at, w.updated_at"
 )
+# Each filter of the list, as the condition it adds. Only the filters given are in the statement:
+# PostgreSQL plans a shorter statement (unfiltered: no WHERE at all).
+_LIST_FILTERS = {
+    "client_id": "w.client_id = %(client_id)s",
+    "is_demo": "w.is_demo = %(is_demo)s",
+    "health": "w.health_status = %(health)s",
+    "is_active": "w.is_active = %(is_active)s",
+    # strpos on the stored lower-case name: a quarter of ILIKE's cost per row, no pattern to escape.
+    "search": "strpos(w.name_key, %(search)s) > 0",
+}
 
 
 async def list_widgets_page(
@@ -89,18 +103,15 @@ async def list_widgets_page(
     search: str | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[tuple[Any, ...]], int]:
     """A page of widgets by client, then name, matching every filter given (`search`: the name
-    contains it, case-insensitive), and how many match in all. Rows hold the list's columns: no
-    config (parsing 50 configs was most of a page's cost) and only the secret's last 4 characters.
+    contains it, case-insensitive), and how many match in all. Rows are tuples of the admin list's
+    fields, in `WidgetSummary`'s order (see `_LIST_COLUMNS`).
 
-    One statement, one round trip. The page's ids come from the (client_id, name_key, id) index
-    alone, a search testing the names in the index (no sort of every match, which
-    `count(*) OVER ()` would need, and no widget row read for a name that does not match); then
-    the page's rows by id. The total is counted only when the page does not already tell it (a
-    first page shorter than `limit` is every match), in an initplan PostgreSQL runs only when the
-    CASE reaches it; a search counts on the `name_key` index (0014). An empty page still answers
-    one row, with the total and null columns."""
+    One statement, one round trip (`sql.page_with_total`). The page's ids come from the
+    (client_id, name_key, id) index alone, a search testing the names in the index (no sort of
+    every match, which `count(*) OVER ()` would need, and no widget row read for a name that does
+    not match); then the page's rows by id. A search counts on the `name_key` index (0014)."""
     params = {
         "client_id": client_id,
         "is_demo": is_demo,
@@ -110,37 +121,11 @@ async def list_widgets_page(
         "limit": limit,
         "offset": offset,
     }
-    where = (
-        "WHERE (%(client_id)s::uuid IS NULL OR client_id = %(client_id)s) "
-        "  AND (%(is_demo)s::boolean IS NULL OR is_demo = %(is_demo)s) "
-        "  AND (%(health)s::text IS NULL OR health_status = %(health)s) "
-        "  AND (%(is_active)s::boolean IS NULL OR is_active = %(is_active)s) "
-        # strpos on the stored lower-case name: a quarter of ILIKE's cost per row, no pattern to escape.
-        "  AND (%(search)s::text IS NULL OR strpos(name_key, %(search)s) > 0) "
+    conditions = [condition for name, condition in _LIST_FILTERS.items() if params[name] is not None]
+    statement = page_with_total(
+        rows="widgets w", conditions=conditions, order="w.client_id, w.name_key, w.id", columns=_LIST_COLUMNS
     )
-    cur = await conn.execute(
-        "WITH page AS MATERIALIZED ("
-        f"  SELECT {_SUMMARY_COLUMNS}, name_key FROM ("
-        f"    SELECT id FROM widgets {where}"
-        "    ORDER BY client_id, name_key, id LIMIT %(limit)s OFFSET %(offset)s"
-        "  ) AS matching JOIN widgets USING (id)"
-        ") "
-        "SELECT page.*, counted.total FROM ("
-        "  SELECT CASE WHEN %(offset)s = 0 AND (SELECT count(*) FROM page) < %(limit)s"
-        "    THEN (SELECT count(*) FROM page)"
-        f"    ELSE (SELECT count(*) FROM widgets {where}) END AS total"
-        ") AS counted LEFT JOIN page ON true "
-        "ORDER BY page.client_id, page.name_key, page.id",
-        params,
-    )
-    rows = await cur.fetchall()
-    total = int(rows[0]["total"])
-    items = []
-    for row in rows:
-        if row["id"] is not None:
-            del row["total"], row["name_key"]
-            items.append(row)
-    return items, total
+    return await fetch_page(conn, statement, params)
 
 
 # What a change may set: the new values of these columns, computed from the locked row.

@@ -3,6 +3,7 @@ everything below it."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from shared.db import Database
@@ -23,10 +24,10 @@ def _not_found(client_id: UUID) -> NotFoundError:
 
 async def list_clients(
     db: Database, *, search: str | None, limit: int, offset: int
-) -> tuple[list[ClientDetail], int]:
-    """A page of clients by name whose name, company or email contains `search`, and the total."""
-    rows, total = await db.run(clients.list_clients_page, search=search, limit=limit, offset=offset)
-    return [_detail(client, count) for client, count in rows], total
+) -> tuple[list[tuple[Any, ...]], int]:
+    """A page of clients by name whose name, company or email contains `search`, and the total
+    (rows of the list's fields: `repositories.clients.list_clients_page`)."""
+    return await db.run(clients.list_clients_page, search=search, limit=limit, offset=offset)
 
 
 async def create_client(db: Database, *, data: ClientCreate) -> ClientDetail:

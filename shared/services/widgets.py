@@ -72,9 +72,9 @@ async def list_widgets(
     search: str | None,
     limit: int,
     offset: int,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[tuple[Any, ...]], int]:
     """A page of widgets by client, then name, matching the filters, and how many match in all
-    (rows of the list's columns: `repositories.widgets.list_widgets_page`)."""
+    (rows of the list's fields: `repositories.widgets.list_widgets_page`)."""
     return await db.run(
         widgets.list_widgets_page,
         client_id=client_id,

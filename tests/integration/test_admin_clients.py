@@ -11,6 +11,8 @@ import pytest
 
 from shared.db import Database
 from shared.models import Client
+from shared.models.admin import Page
+from shared.models.admin.clients import ClientDetail
 from shared.repositories import clients
 from tests.factories import make_client, make_widget
 from tests.integration.conftest import OperatorApi, make_user
@@ -92,6 +94,30 @@ async def test_list_searches_name_company_and_email_and_pages_with_a_total(
     assert (page["total"], page["limit"], page["offset"]) == (5, 2, 2)
     beyond = (await operator.client.get("/v1/admin/clients?offset=10", headers=operator.auth)).json()
     assert (beyond["items"], beyond["total"]) == ([], 5)
+
+
+async def test_each_list_item_is_the_client_as_get_shows_it(operator: OperatorApi, db: Database) -> None:
+    # Given a client with widgets and one with nothing but a name
+    busy = await make_client(db, name="Bäckerei", company_name="Busy GmbH", contact_email="a@busy.example")
+    for _ in range(2):
+        await make_widget(db, client=busy)
+    await make_client(db, name="Quiet")
+
+    # When the admin lists the clients
+    response = await operator.client.get("/v1/admin/clients", headers=operator.auth)
+
+    # Then each item is what GET answers for that client, its widget count included
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    assert [(c["name"], c["widget_count"]) for c in items] == [("Bäckerei", 2), ("Quiet", 0)]
+    for item in items:
+        assert (
+            item
+            == (await operator.client.get(f"/v1/admin/clients/{item['id']}", headers=operator.auth)).json()
+        )
+    # and the answer is, byte for byte, the documented page model's own serialisation of itself
+    page = Page[ClientDetail].model_validate_json(response.content)
+    assert page.model_dump_json().encode() == response.content
 
 
 async def test_search_matches_wildcard_characters_literally(operator: OperatorApi, db: Database) -> None:

@@ -12,6 +12,8 @@ import pytest
 
 from shared.db import Database
 from shared.models import Client
+from shared.models.admin import Page
+from shared.models.admin.widgets import WidgetSummary
 from shared.repositories import widgets as widget_rows
 from shared.services import widgets
 from tests.conftest import LogCapture
@@ -241,6 +243,70 @@ async def test_list_filters_searches_and_pages(
     # and a bad filter is a 422
     bad = await operator.client.get("/v1/admin/widgets", params={"health": "sick"}, headers=operator.auth)
     assert bad.status_code == 422
+
+
+async def test_each_list_item_is_the_widget_as_get_shows_it_without_its_config(
+    operator: OperatorApi, db: Database, fake_n8n: FakeN8n
+) -> None:
+    # Given a probed widget, a demo widget with an expiry, and a widget never checked
+    client = await make_client(db, name="Acme")
+    probed = await create(operator, client, fake_n8n.url, name="Probed")
+    demo = (
+        await operator.client.post(
+            "/v1/admin/demo-widgets",
+            json={"client_id": str(client.id), "name": "Démo ✓", "webhook_url": fake_n8n.url},
+            headers=operator.auth,
+        )
+    ).json()
+    plain, _ = await make_widget(db, client=client)
+
+    # When the admin lists them
+    response = await operator.client.get("/v1/admin/widgets", headers=operator.auth)
+
+    # Then each item is what GET answers for that widget, but its config
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    assert {item["id"] for item in items} == {probed["id"], demo["id"], str(plain.id)}
+    for item in items:
+        one = (await operator.client.get(f"/v1/admin/widgets/{item['id']}", headers=operator.auth)).json()
+        del one["config"]
+        assert item == one
+    assert next(i for i in items if i["id"] == demo["id"])["demo_url"].endswith(
+        f"/v1/widgets/{demo['id']}/demo"
+    )
+    # and the answer is, byte for byte, the documented page model's own serialisation of itself
+    page = Page[WidgetSummary].model_validate_json(response.content)
+    assert page.model_dump_json().encode() == response.content
+    assert response.headers["content-type"] == "application/json"
+
+
+async def test_an_empty_page_still_carries_the_total(operator: OperatorApi, db: Database) -> None:
+    client = await make_client(db)
+    await make_widget(db, client=client)
+    for params in ({"offset": 1}, {"search": "nothing like it"}, {"client_id": str(uuid.uuid4())}):
+        body = (await operator.client.get("/v1/admin/widgets", params=params, headers=operator.auth)).json()
+        assert (body["items"], body["total"]) == ([], 0 if "offset" not in params else 1)
+
+
+@pytest.mark.parametrize(
+    ("query", "loc", "kind"),
+    [
+        ("limit=0", ["query", "limit"], "greater_than_equal"),
+        ("limit=201", ["query", "limit"], "less_than_equal"),
+        ("offset=-1", ["query", "offset"], "greater_than_equal"),
+        ("client_id=nope", ["query", "client_id"], "uuid_parsing"),
+        ("is_demo=maybe", ["query", "is_demo"], "bool_parsing"),
+        ("search=" + "x" * 201, ["query", "search"], "string_too_long"),
+    ],
+)
+async def test_bad_list_parameters_answer_422_naming_the_parameter(
+    operator: OperatorApi, query: str, loc: list[str], kind: str
+) -> None:
+    response = await operator.client.get(f"/v1/admin/widgets?{query}", headers=operator.auth)
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert [(d["loc"], d["type"]) for d in error["details"]] == [(loc, kind)]
 
 
 async def test_patch_merges_config_and_null_restores_the_default(

@@ -4,14 +4,14 @@ below them)."""
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Query
+from fastapi import Query, Response
 
-from shared.api.admin.routing import admin_router
+from shared.api.admin.routing import admin_router, json_response
 from shared.api.auth_deps import AdminDep
 from shared.api.resources import ResourcesDep
 from shared.http import ErrorResponse
 from shared.models import ClientCreate
-from shared.models.admin import DeletedCounts, Page
+from shared.models.admin import DeletedCounts, Page, items_of_rows, page_json
 from shared.models.admin.clients import ClientDetail, ClientUpdate
 from shared.services import clients
 from shared.services.audit import audit
@@ -37,11 +37,12 @@ async def list_clients(
     ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> Page[ClientDetail]:
+) -> Response:
     """Clients by name, each with its number of widgets; `search` matches name, company and contact
     email (case-insensitive). `total` counts every match."""
-    items, total = await clients.list_clients(resources.db, search=search or None, limit=limit, offset=offset)
-    return Page[ClientDetail](items=items, total=total, limit=limit, offset=offset)
+    rows, total = await clients.list_clients(resources.db, search=search or None, limit=limit, offset=offset)
+    items = items_of_rows(ClientDetail, rows)
+    return json_response(page_json(items, total=total, limit=limit, offset=offset))
 
 
 @router.post("/clients", status_code=201, response_model=ClientDetail, summary="Create a client")

@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Query
+from fastapi import Query, Response
 
-from shared.api.admin.routing import admin_router
+from shared.api.admin.routing import admin_router, json_response
 from shared.api.auth_deps import AdminDep
 from shared.api.resources import Resources, ResourcesDep
 from shared.http import ErrorResponse
@@ -88,10 +88,10 @@ async def list_widgets(
     ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> Page[WidgetSummary]:
+) -> Response:
     """Widgets by client, then name, matching every filter given; `search` is case-insensitive.
     `total` counts every match. Secrets are masked; GET one widget for its config."""
-    items, total = await widgets.list_widgets(
+    rows, total = await widgets.list_widgets(
         resources.db,
         client_id=client_id,
         is_demo=is_demo,
@@ -101,8 +101,10 @@ async def list_widgets(
         limit=limit,
         offset=offset,
     )
-    return WidgetSummary.page_of_rows(
-        items, total=total, limit=limit, offset=offset, public_base_url=_base(resources)
+    return json_response(
+        WidgetSummary.page_json(
+            rows, total=total, limit=limit, offset=offset, public_base_url=_base(resources)
+        )
     )
 
 
