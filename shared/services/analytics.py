@@ -43,18 +43,11 @@ from shared.models import User
 from shared.models.analytics import RollupRow, Segment
 from shared.models.analytics_api import (
     ClientAnalytics,
-    ClientRef,
-    DailyMetrics,
     DateRangeOut,
-    GapReasons,
-    KnowledgeGap,
     Metrics,
-    TopQuestion,
-    TopTopic,
     WidgetAnalytics,
     WidgetChats,
     WidgetList,
-    WidgetTotals,
 )
 from shared.repositories import analytics
 
@@ -134,7 +127,7 @@ def p95(histogram: dict[int, int]) -> float | None:
     return bucket_value(buckets[bisect_left(cumulative, rank)])
 
 
-@dataclass
+@dataclass(slots=True)
 class _Sums:
     """Additive counters of one period (a local day, or a whole range)."""
 
@@ -168,14 +161,9 @@ class _Sums:
         self.add_counters(other)
         _merge(self.histogram, other.histogram.items())
 
-    def metrics(self) -> Metrics:
-        return Metrics(**self._fields())
-
-    def daily(self, day: date) -> DailyMetrics:
-        # Built from our own typed sums: no validation (a 90-day answer builds 90 of them).
-        return DailyMetrics.model_construct(date=day, **self._fields())
-
-    def _fields(self) -> dict[str, Any]:
+    def metrics(self) -> dict[str, Any]:
+        """The period's `Metrics`, as plain data: answers are validated once, as a whole (a 90-day
+        answer has 90 of them)."""
         if self.histogram or self.p95_bucket is None:
             p95_ms = p95(self.histogram)
         else:
@@ -275,28 +263,32 @@ class _Lists:
     def _ranked_gaps(self) -> list[tuple[str, dict[str, Any]]]:
         return sorted(self.gaps.items(), key=lambda kv: (-kv[1]["count"], kv[0]))[:TOP_GAPS]
 
-    def top_questions(self) -> list[TopQuestion]:
+    # The lists as plain data (`TopQuestion`, `TopTopic`, `KnowledgeGap`), validated with the answer.
+
+    def top_questions(self) -> list[dict[str, Any]]:
         return [
-            TopQuestion(question=_wording(texts), normalized=key, count=n)
+            {"question": _wording(texts), "normalized": key, "count": n}
             for key, (n, texts) in self._ranked_questions()
         ]
 
-    def top_topics(self) -> list[TopTopic]:
+    def top_topics(self) -> list[dict[str, Any]]:
         ranked = sorted(self.topics.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TOPICS]
-        return [TopTopic(topic=topic, count=n) for topic, n in ranked]
+        return [{"topic": topic, "count": n} for topic, n in ranked]
 
-    def knowledge_gaps(self) -> list[KnowledgeGap]:
+    def knowledge_gaps(self) -> list[dict[str, Any]]:
         return [
-            KnowledgeGap(
-                question=_wording(gap["texts"]),
-                normalized=key,
-                count=gap["count"],
-                reasons=GapReasons(
-                    failed=gap["failed"], low_confidence=gap["low_confidence"], thumbs_down=gap["thumbs_down"]
-                ),
-                last_reply=gap["last_reply"],
-                last_asked_at=datetime.fromtimestamp(gap["last_at"], UTC),
-            )
+            {
+                "question": _wording(gap["texts"]),
+                "normalized": key,
+                "count": gap["count"],
+                "reasons": {
+                    "failed": gap["failed"],
+                    "low_confidence": gap["low_confidence"],
+                    "thumbs_down": gap["thumbs_down"],
+                },
+                "last_reply": gap["last_reply"],
+                "last_asked_at": datetime.fromtimestamp(gap["last_at"], UTC),
+            }
             for key, gap in self._ranked_gaps()
         ]
 
@@ -406,10 +398,11 @@ def _split(covered: Mapping[date, datetime], rng: DateRange) -> tuple[list[date]
     stored: list[date] = []
     live: list[tuple[datetime, datetime]] = []
     if _whole_hours(rng):
+        one_day = timedelta(days=1)
         day, last = rng.start.date(), (rng.end - timedelta(microseconds=1)).date()
+        lo = datetime.combine(day, time(), UTC)
         while day <= last:
-            lo = datetime.combine(day, time(), UTC)
-            hi = lo + timedelta(days=1)
+            hi = lo + one_day
             until = covered.get(day)
             if lo >= rng.start and hi <= rng.end and until is not None and until > lo:
                 stored.append(day)
@@ -417,7 +410,7 @@ def _split(covered: Mapping[date, datetime], rng: DateRange) -> tuple[list[date]
                     live.append((until, hi))
             else:
                 live.append((max(lo, rng.start), min(hi, rng.end)))
-            day += timedelta(days=1)
+            day, lo = day + one_day, hi
     else:
         live.append((rng.start, rng.end))
     return stored, _segments(live, rng.tz)
@@ -497,11 +490,14 @@ def _add_stored_utc(
 ) -> None:
     """Stored UTC days are local days as they are: counters and p95 bucket (or, for a day with a
     live part, its histogram), the grid, and each widget's histogram over the range."""
+    mixed_days = set(mixed)
+    only = next(iter(composed.values())) if len(composed) == 1 else None  # no UUID hashing per row
     for row in stored.days:
-        target = composed[row["widget_id"]]
-        cells = target.grid[row["day"].weekday()]
+        target = only or composed[row["widget_id"]]
+        day = row["day"]
+        cells = target.grid[day.weekday()]
         cells[:] = map(operator.add, cells, row["hour_messages"])
-        sums = target.day(row["day"])
+        sums = target.day(day)
         sums.messages += row["messages"]
         sums.chats += row["chats"]
         sums.failed += row["failed"]
@@ -512,7 +508,7 @@ def _add_stored_utc(
         sums.negative += row["negative"]
         sums.response_sum += row["response_sum"]
         sums.response_count += row["response_count"]
-        if row["day"] not in mixed:  # a whole stored day: its own p95
+        if day not in mixed_days:  # a whole stored day: its own p95
             sums.p95_bucket = row["p95_bucket"]
         elif row["buckets"] is not None:  # one with a live part: its histogram, to join the live one
             _merge(sums.histogram, zip(row["buckets"], row["counts"], strict=True))
@@ -573,12 +569,18 @@ def _add_stored_lists(merged: _Lists, rows: Sequence[Mapping[str, Any]]) -> None
             merged.add_gap_details(row)
 
 
-def _daily(composed: _Composed, rng: DateRange) -> list[DailyMetrics]:
-    empty = _Sums()
-    return [
-        composed.days.get(rng.first + timedelta(days=n), empty).daily(rng.first + timedelta(days=n))
-        for n in range(rng.days)
-    ]
+def _daily(composed: _Composed, rng: DateRange) -> list[dict[str, Any]]:
+    """Every day of the range (`DailyMetrics` as plain data), zero days included."""
+    empty = _Sums().metrics()
+    days = composed.days
+    one_day = timedelta(days=1)
+    daily = []
+    day = rng.first
+    for _ in range(rng.days):
+        sums = days.get(day)
+        daily.append({"date": day, **(sums.metrics() if sums is not None else empty)})
+        day += one_day
+    return daily
 
 
 # --- access and reads --------------------------------------------------------------------------
@@ -601,15 +603,19 @@ async def widget_analytics(db: Database, *, user: User, widget_id: UUID, rng: Da
                     conn, [widget.id], rng, lists=True, daily_p95=True, total_p95=True, cover=cover
                 )
             )[widget.id]
-        return WidgetAnalytics(
-            widget=widget,
-            range=rng.out(),
-            totals=composed.totals().metrics(),
-            daily=_daily(composed, rng),
-            hourly=composed.grid,
-            top_questions=composed.lists.top_questions(),
-            top_topics=composed.lists.top_topics(),
-            knowledge_gaps=composed.lists.knowledge_gaps(),
+        # Plain data validated once, as a whole (pydantic-core does it far faster than models
+        # built item by item).
+        return WidgetAnalytics.model_validate(
+            {
+                "widget": widget,
+                "range": rng.out(),
+                "totals": composed.totals().metrics(),
+                "daily": _daily(composed, rng),
+                "hourly": composed.grid,
+                "top_questions": composed.lists.top_questions(),
+                "top_topics": composed.lists.top_topics(),
+                "knowledge_gaps": composed.lists.knowledge_gaps(),
+            }
         )
 
     return await db.run(read)
@@ -660,16 +666,18 @@ async def client_analytics(db: Database, *, user: User, client_id: UUID, rng: Da
             widgets = await analytics.list_widget_refs(conn, client_id=client_id)
             composed = await _compose(conn, [w.id for w in widgets], rng, total_p95=True)
         total = _Sums()
-        per_widget = []
+        per_widget: list[dict[str, Any]] = []
         for widget in widgets:
             sums = composed[widget.id].totals()
             total.add(sums)
-            per_widget.append(WidgetTotals(widget=widget, totals=sums.metrics()))
-        return ClientAnalytics(
-            client=ClientRef(id=client_id, name=name),
-            range=rng.out(),
-            widgets=per_widget,
-            totals=total.metrics(),
+            per_widget.append({"widget": widget, "totals": sums.metrics()})
+        return ClientAnalytics.model_validate(
+            {
+                "client": {"id": client_id, "name": name},
+                "range": rng.out(),
+                "widgets": per_widget,
+                "totals": total.metrics(),
+            }
         )
 
     return await db.run(read)
