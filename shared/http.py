@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -64,6 +64,14 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 
 # Whether a page at an origin may read an error about the widget whose id the path names.
 WidgetCors = Callable[[str, str], Awaitable[bool]]
+
+
+def json_response(answer: BaseModel | bytes, *, headers: dict[str, str] | None = None) -> Response:
+    """A route's answer serialised once, here (a model, by its aliases) or by the route (bytes):
+    returned as a model, FastAPI would validate it against the route's `response_model` again before
+    serialising it. The route still declares that model, which documents the answer in OpenAPI."""
+    body = answer if isinstance(answer, bytes) else answer.model_dump_json(by_alias=True).encode()
+    return Response(body, media_type="application/json", headers=headers)
 
 
 def create_app(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 
 from shared.api.auth_deps import UserDep
 from shared.api.resources import ResourcesDep
-from shared.http import ErrorResponse
+from shared.http import ErrorResponse, json_response
 from shared.models.analytics_api import ClientAnalytics, WidgetAnalytics, WidgetList
 from shared.services import analytics
 
@@ -43,10 +43,12 @@ def _csv_response(body: str, filename: str) -> Response:
 
 
 @router.get("/widgets", response_model=WidgetList, summary="Widgets you may see, with recent chats")
-async def list_widgets(user: UserDep, resources: ResourcesDep, tz: Tz = "UTC") -> WidgetList:
+async def list_widgets(user: UserDep, resources: ResourcesDep, tz: Tz = "UTC") -> Response:
     """Every widget an admin may see (a client viewer: its own client's), with today's chats and
     the last 30 days' (local days in `tz`)."""
-    return await analytics.widget_list(resources.db, user=user, tz_name=tz, now=datetime.now(UTC))
+    return json_response(
+        await analytics.widget_list(resources.db, user=user, tz_name=tz, now=datetime.now(UTC))
+    )
 
 
 @router.get(
@@ -63,7 +65,7 @@ async def get_widget_analytics(
     to: To = None,
     tz: Tz = "UTC",
     format: Format = "json",
-) -> Any:
+) -> Response:
     """Totals, every day of the range (zero days included), the weekday x hour grid of messages,
     top questions and topics and the knowledge gaps. `format=csv` exports the daily series."""
     rng = analytics.date_range(from_, to, tz, now=datetime.now(UTC))
@@ -72,7 +74,7 @@ async def get_widget_analytics(
         return _csv_response(
             analytics.widget_csv(result), analytics.file_name("widget", result.widget.name, rng)
         )
-    return result
+    return json_response(result)
 
 
 @router.get(
@@ -89,7 +91,7 @@ async def get_client_analytics(
     to: To = None,
     tz: Tz = "UTC",
     format: Format = "json",
-) -> Any:
+) -> Response:
     """Each widget's totals and the client's total. `format=csv` exports them, total last."""
     rng = analytics.date_range(from_, to, tz, now=datetime.now(UTC))
     result = await analytics.client_analytics(resources.db, user=user, client_id=client_id, rng=rng)
@@ -97,4 +99,4 @@ async def get_client_analytics(
         return _csv_response(
             analytics.client_csv(result), analytics.file_name("client", result.client.name, rng)
         )
-    return result
+    return json_response(result)

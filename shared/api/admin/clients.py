@@ -6,10 +6,10 @@ from uuid import UUID
 
 from fastapi import Query, Response
 
-from shared.api.admin.routing import admin_router, json_response
+from shared.api.admin.routing import admin_router
 from shared.api.auth_deps import AdminDep
 from shared.api.resources import ResourcesDep
-from shared.http import ErrorResponse
+from shared.http import ErrorResponse, json_response
 from shared.models import ClientCreate
 from shared.models.admin import DeletedCounts, Page, items_of_rows, page_json
 from shared.models.admin.clients import ClientDetail, ClientUpdate

@@ -1,5 +1,4 @@
-"""The admin routers' routes, analysed by FastAPI when first needed rather than at import, and the
-answer of a route that serialises itself (`json_response`: the lists).
+"""The admin routers' routes, analysed by FastAPI when first needed rather than at import.
 
 FastAPI analyses a route twice: when the router's decorator creates it (its parameters, body and
 response model, each a pydantic field with its own schema), and again, for every route of an
@@ -23,7 +22,7 @@ from typing import Any
 
 from fastapi import APIRouter, routing
 from fastapi.datastructures import Default, DefaultPlaceholder
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from fastapi.utils import generate_unique_id
 from starlette.routing import compile_path, get_name
 
@@ -159,9 +158,3 @@ def admin_router(tag: str) -> APIRouter:
     """A router under `/v1/admin` whose routes are analysed when first needed."""
     return APIRouter(prefix="/v1/admin", tags=[tag], route_class=DeferredRoute)
 
-
-def json_response(body: bytes) -> Response:
-    """An answer the route serialised itself, once (a list page, say): FastAPI would validate a
-    returned model against the route's `response_model` again before serialising it. The route
-    still declares that model, which documents the answer in OpenAPI."""
-    return Response(body, media_type="application/json")

@@ -7,10 +7,10 @@ from uuid import UUID
 
 from fastapi import Query, Response
 
-from shared.api.admin.routing import admin_router, json_response
+from shared.api.admin.routing import admin_router
 from shared.api.auth_deps import AdminDep
 from shared.api.resources import Resources, ResourcesDep
-from shared.http import ErrorResponse
+from shared.http import ErrorResponse, json_response
 from shared.models import HealthStatus, Widget
 from shared.models.admin import DeletedCounts, Page
 from shared.models.admin.widgets import (

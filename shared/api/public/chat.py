@@ -14,7 +14,7 @@ from shared.api.public.deps import (
 )
 from shared.api.resources import ResourcesDep, resources_of
 from shared.errors import NotFoundError, PayloadTooLargeError, WidgetGoneError
-from shared.http import client_ip
+from shared.http import client_ip, json_response
 from shared.models.chat import (
     FeedbackRequest,
     FeedbackResponse,
@@ -72,12 +72,11 @@ async def post_message(body: MessageRequest, visitor: VisitorDep, request: Reque
     except WidgetGoneError:
         resources.widgets.forget(widget.id)  # later messages answer 404 at once
         raise
-    # Serialised here, once: FastAPI would validate the returned model against `response_model`
-    # again before serialising it (the documented schema stays `MessageResponse`).
-    reply = MessageResponse(
-        message_id=log.id, reply=log.response, confidence=log.confidence, created_at=log.created_at
+    return json_response(
+        MessageResponse(
+            message_id=log.id, reply=log.response, confidence=log.confidence, created_at=log.created_at
+        )
     )
-    return Response(reply.model_dump_json(), media_type="application/json")
 
 
 @router.get(MESSAGES, response_model=History, dependencies=[rate_limited("history")])

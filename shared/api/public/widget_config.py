@@ -5,6 +5,7 @@ import hashlib
 from fastapi import APIRouter, Request, Response
 
 from shared.api.public.deps import PublicWidgetDep, add_preflight
+from shared.http import json_response
 from shared.models import PublicWidgetConfig
 
 router = APIRouter(tags=["widget"])
@@ -24,7 +25,7 @@ async def get_widget_config(widget: PublicWidgetDep, request: Request) -> Respon
     headers = {"ETag": etag, "Cache-Control": f"public, max-age={CONFIG_MAX_AGE_SECONDS}"}
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+    return json_response(body, headers=headers)
 
 
 add_preflight(router, PATH, "GET")
