@@ -205,8 +205,14 @@ class Database:
             "keepalives_interval": 5,
             "keepalives_count": 2,
         }
+        # Sessions in UTC whatever the server's default (the embedded one says `Etc/UTC`, the same
+        # zone under a name): psycopg then returns times as `datetime.timezone.utc`, where a named
+        # zone costs a zoneinfo conversion per value (~100 per admin list page). Every time is UTC
+        # either way; SQL that needs a local day names its zone (`AT TIME ZONE`).
+        settings = ["-c TimeZone=UTC"]
         if self._statement_timeout_ms:
-            options["options"] = f"-c statement_timeout={self._statement_timeout_ms}"
+            settings.append(f"-c statement_timeout={self._statement_timeout_ms}")
+        options["options"] = " ".join(settings)
         try:
             async with asyncio.timeout(remaining):
                 return await psycopg.AsyncConnection.connect(
