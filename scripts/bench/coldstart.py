@@ -356,6 +356,20 @@ def run_child(target: Target, config: Config, python: Interpreter) -> Sample:
     )
 
 
+def judge(kind: Kind, ratio: float, *, fastapi_imported: bool) -> tuple[bool, str]:
+    """Whether a target of `kind` meets its goal, and the goal: HTTP functions within
+    MAX_HTTP_RATIO of the baseline, scheduled ones without FastAPI, the baselines nothing."""
+    if kind == "http":
+        return ratio <= MAX_HTTP_RATIO, f"<= {MAX_HTTP_RATIO}x baseline"
+    if kind == "scheduled":
+        return not fastapi_imported, "no fastapi"
+    return True, "-"
+
+
+def result_cell(kind: Kind, passed: bool) -> str:
+    return "-" if kind in ("baseline", "reference") else ("PASS" if passed else "FAIL")
+
+
 # The zero point of `--instructions`: a child that imports a module already loaded.
 INTERPRETER = Target("interpreter", "reference", "sys")
 
@@ -414,12 +428,7 @@ def measure_instructions(targets: list[Target], site: str, progress: bool) -> li
     results = []
     for target in targets:
         ratio = counts[target.name] / base
-        if target.kind == "http":
-            passed, goal = ratio <= MAX_HTTP_RATIO, f"<= {MAX_HTTP_RATIO}x baseline"
-        elif target.kind == "scheduled":
-            passed, goal = not fastapi[target.name], "no fastapi"
-        else:
-            passed, goal = True, "-"
+        passed, goal = judge(target.kind, ratio, fastapi_imported=fastapi[target.name])
         results.append(
             InstructionResult(
                 target.name,
@@ -440,10 +449,9 @@ def format_instruction_table(results: list[InstructionResult]) -> str:
         "|---|---|--:|--:|---|---|---|",
     ]
     for r in results:
-        verdict = "-" if r.kind in ("baseline", "reference") else ("PASS" if r.passed else "FAIL")
         lines.append(
             f"| {r.name} | {r.kind} | {r.instructions / 1e6:,.0f} | {r.ratio:.2f}x "
-            f"| {'yes' if r.fastapi_imported else 'no'} | {r.target} | {verdict} |"
+            f"| {'yes' if r.fastapi_imported else 'no'} | {r.target} | {result_cell(r.kind, r.passed)} |"
         )
     return "\n".join(lines)
 
@@ -511,12 +519,7 @@ def summarise(targets: list[Target], samples: Samples) -> list[Result]:
         median_process = statistics.median(sample.process_ms for sample in own)
         ratio = median_import / base_import
         fastapi_imported = any(sample.fastapi for sample in own)
-        if target.kind == "http":
-            passed, goal = ratio <= MAX_HTTP_RATIO, f"<= {MAX_HTTP_RATIO}x baseline"
-        elif target.kind == "scheduled":
-            passed, goal = not fastapi_imported, "no fastapi"
-        else:
-            passed, goal = True, "-"
+        passed, goal = judge(target.kind, ratio, fastapi_imported=fastapi_imported)
         results.append(
             Result(
                 name=target.name,
@@ -568,12 +571,11 @@ def format_table(results: list[Result]) -> str:
         "|---|---|--:|--:|--:|--:|--:|--:|---|---|---|",
     ]
     for r in results:
-        verdict = "-" if r.kind in ("baseline", "reference") else ("PASS" if r.passed else "FAIL")
         lines.append(
             f"| {r.name} | {r.kind} | {r.median_import_ms:.1f} | {r.ratio:.2f}x | {r.ratio_to_reference:.2f}x "
             f"| {r.median_process_ms:.1f} "
             f"| {r.process_ratio:.2f}x | {r.modules_imported} | {'yes' if r.fastapi_imported else 'no'} "
-            f"| {r.target} | {verdict} |"
+            f"| {r.target} | {result_cell(r.kind, r.passed)} |"
         )
     return "\n".join(lines)
 
