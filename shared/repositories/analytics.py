@@ -213,17 +213,7 @@ question_lists AS (
     GROUP BY widget_id, day
 ),
 -- The same wordings flat, each with the 1-based place of its question in question_keys.
-question_text_lists AS (
-    SELECT q.widget_id, q.day,
-           array_agg(q.rank ORDER BY q.rank, w.n DESC, w.message) AS question_text_keys,
-           array_agg(w.message ORDER BY q.rank, w.n DESC, w.message) AS question_texts,
-           array_agg(w.n ORDER BY q.rank, w.n DESC, w.message) AS question_text_counts
-    FROM question_ranked q
-    JOIN (SELECT *, row_number() OVER (PARTITION BY widget_id, day, question ORDER BY n DESC, message) AS t
-          FROM wordings) w USING (widget_id, day, question)
-    WHERE q.rank <= {keep_questions} AND w.t <= {keep_texts}
-    GROUP BY q.widget_id, q.day
-),
+{question_text_lists},
 topic_lists AS (
     SELECT widget_id, day,
            jsonb_agg(jsonb_build_object('topic', topic, 'count', n) ORDER BY n DESC, topic) AS top_topics,
@@ -282,17 +272,7 @@ gap_lists AS (
     WHERE rank <= {keep_questions}
     GROUP BY widget_id, day
 ),
-gap_text_lists AS (
-    SELECT g.widget_id, g.day,
-           array_agg(g.rank ORDER BY g.rank, w.n DESC, w.message) AS gap_text_keys,
-           array_agg(w.message ORDER BY g.rank, w.n DESC, w.message) AS gap_texts,
-           array_agg(w.n ORDER BY g.rank, w.n DESC, w.message) AS gap_text_counts
-    FROM gap_ranked g
-    JOIN (SELECT *, row_number() OVER (PARTITION BY widget_id, day, question ORDER BY n DESC, message) AS t
-          FROM gap_wordings) w USING (widget_id, day, question)
-    WHERE g.rank <= {keep_questions} AND w.t <= {keep_texts}
-    GROUP BY g.widget_id, g.day
-)
+{gap_text_lists}
 SELECT a.widget_id, a.day AS date, a.num_messages, a.num_chats, a.num_conversations, a.num_failed,
        a.avg_confidence, a.positive_feedback, a.negative_feedback, a.avg_response_time_ms,
        hg.p95 AS p95_response_time_ms, analytics_p95_bucket(hg.buckets, hg.counts) AS p95_bucket,
@@ -671,14 +651,42 @@ GROUP BY w.key
 """
 
 
+# A ranked list's wordings flat (`_COMPUTE`'s question_text_lists and gap_text_lists): the top
+# KEEP_TEXTS wordings of each of the top KEEP_QUESTIONS keys, each with its key's 1-based rank.
+_TEXT_LISTS = """{prefix}_text_lists AS (
+    SELECT r.widget_id, r.day,
+           array_agg(r.rank ORDER BY r.rank, w.n DESC, w.message) AS {prefix}_text_keys,
+           array_agg(w.message ORDER BY r.rank, w.n DESC, w.message) AS {prefix}_texts,
+           array_agg(w.n ORDER BY r.rank, w.n DESC, w.message) AS {prefix}_text_counts
+    FROM {prefix}_ranked r
+    JOIN (SELECT *, row_number() OVER (PARTITION BY widget_id, day, question ORDER BY n DESC, message) AS t
+          FROM {wordings}) w USING (widget_id, day, question)
+    WHERE r.rank <= {keep_questions} AND w.t <= {keep_texts}
+    GROUP BY r.widget_id, r.day
+)"""
+
+
 def _compute_sql() -> str:
+    def text_lists(prefix: str, wordings: str) -> str:
+        return _TEXT_LISTS.format(
+            prefix=prefix, wordings=wordings, keep_questions=KEEP_QUESTIONS, keep_texts=KEEP_TEXTS
+        )
+
     return _COMPUTE.format(
-        bucket=_BUCKET, keep_questions=KEEP_QUESTIONS, keep_topics=KEEP_TOPICS, keep_texts=KEEP_TEXTS
+        bucket=_BUCKET,
+        keep_questions=KEEP_QUESTIONS,
+        keep_topics=KEEP_TOPICS,
+        keep_texts=KEEP_TEXTS,
+        question_text_lists=text_lists("question", "wordings"),
+        gap_text_lists=text_lists("gap", "gap_wordings"),
     )
 
 
-# The computing query's own hash, part of every day's fingerprint: a changed query recomputes.
-_COMPUTE_HASH = hashlib.sha256(_compute_sql().encode()).hexdigest()
+# Built once (from constants only): the computing query, the rollup's upsert around it, and the
+# query's own hash, part of every day's fingerprint (a changed query recomputes).
+_COMPUTE_SQL = _compute_sql()
+_UPSERT_SQL = _UPSERT.format(compute=_COMPUTE_SQL)
+_COMPUTE_HASH = hashlib.sha256(_COMPUTE_SQL.encode()).hexdigest()
 
 
 def _segment_params(segments: Sequence[Segment]) -> dict[str, Any]:
@@ -697,7 +705,7 @@ async def compute_rows(
     if not segments:
         return []
     cur = await conn.execute(
-        _compute_sql(),  # built from constants only
+        _COMPUTE_SQL,
         {
             **_segment_params(segments),
             "tz": tz,
@@ -823,7 +831,7 @@ async def _recompute(conn: Conn, days: list[date], windows: list[dict[str, Any]]
     assert later is not None
     old = await _days_histograms(conn, days) if later["later"] else None
     cur = await conn.execute(
-        _UPSERT.format(compute=_compute_sql()),
+        _UPSERT_SQL,
         {
             **_segment_params([Segment(w["day"], w["lo"], w["cut"]) for w in windows]),
             "tz": "UTC",
