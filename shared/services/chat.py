@@ -11,8 +11,7 @@ import uuid
 from datetime import UTC, datetime
 
 import psycopg
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.db import Database
 from shared.errors import (
@@ -23,7 +22,7 @@ from shared.errors import (
     WidgetGoneError,
 )
 from shared.models import ChatLog, ChatLogCreate, Widget
-from shared.observability import SERVICE, logger, metrics
+from shared.observability import add_error_count, add_metric, logger
 from shared.repositories import chat_logs
 from shared.services import health_check, rate_limits, relay
 from shared.settings import Settings
@@ -32,11 +31,6 @@ from shared.settings import Settings
 # failover). With the earlier reads' own bound (`Database` operation timeout) a request waits on a
 # stalled database for under 10 s in all.
 LOG_WRITE_BUDGET_SECONDS = 6.0
-# Metrics are recorded only where Powertools publishes them (not with POWERTOOLS_METRICS_DISABLED,
-# nor in POWERTOOLS_DEV mode: the dev runner). Recording one value costs ~40 µs (unit and resolution
-# checks, and a debug message formatting all the values so far), and a process that never flushes
-# them, like the dev runner, would pay that twice per message for nothing.
-_METRICS_PUBLISHED = not is_metrics_disabled()
 
 
 async def send_message(
@@ -91,9 +85,8 @@ async def send_message(
     if failure is not None:
         _report_failure(widget, message_id, failure)
         raise _visitor_error(widget, log, failure)
-    if _METRICS_PUBLISHED:
-        metrics.add_metric(name="RelayedMessages", unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name="RelayLatency", unit=MetricUnit.Milliseconds, value=record.response_time_ms)
+    add_metric("RelayedMessages", MetricUnit.Count, 1)
+    add_metric("RelayLatency", MetricUnit.Milliseconds, record.response_time_ms)
     return log
 
 
@@ -161,20 +154,7 @@ def _report_failure(widget: Widget, message_id: uuid.UUID, failure: relay.RelayE
             "message_id": str(message_id),
         },
     )
-    _record_failure(failure.error_type)
-
-
-def _record_failure(error_type: str) -> None:
-    if not _METRICS_PUBLISHED:
-        return
-    with single_metric(
-        name="RelayFailures",
-        unit=MetricUnit.Count,
-        value=1,
-        namespace=metrics.namespace,
-        default_dimensions={"service": SERVICE},
-    ) as metric:
-        metric.add_dimension(name="ErrorType", value=error_type)
+    add_error_count("RelayFailures", 1, error_type=failure.error_type)
 
 
 def _elapsed_ms(started: float) -> int:

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.alerts import AlertSender, WidgetAlert
 from shared.db import Database
 from shared.models import Widget
-from shared.observability import SERVICE, logger, metrics
+from shared.observability import add_error_count, add_metric, logger
 from shared.repositories import widgets as widgets_repo
 from shared.services import relay, webhook_health
 from shared.settings import Settings
@@ -208,15 +208,8 @@ def alert_of(claim: widgets_repo.AlertClaim, settings: Settings) -> WidgetAlert:
 
 
 def _emit_metrics(tally: CheckTally) -> None:
-    metrics.add_metric(name="WebhooksProbed", unit=MetricUnit.Count, value=tally.probed)
-    metrics.add_metric(name="WebhooksHealthy", unit=MetricUnit.Count, value=tally.healthy)
-    metrics.add_metric(name="WebhooksFailing", unit=MetricUnit.Count, value=tally.failing)
+    add_metric("WebhooksProbed", MetricUnit.Count, tally.probed)
+    add_metric("WebhooksHealthy", MetricUnit.Count, tally.healthy)
+    add_metric("WebhooksFailing", MetricUnit.Count, tally.failing)
     for kind, count in tally.by_kind.items():
-        with single_metric(
-            name="WebhookCheckFailures",
-            unit=MetricUnit.Count,
-            value=count,
-            namespace=metrics.namespace,
-            default_dimensions={"service": SERVICE},
-        ) as metric:
-            metric.add_dimension(name="ErrorType", value=kind)
+        add_error_count("WebhookCheckFailures", count, error_type=kind)
