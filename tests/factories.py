@@ -28,12 +28,13 @@ async def make_widget(
     is_active: bool = True,
     is_demo: bool = False,
     expires_at: datetime | None = None,
+    name: str | None = None,
 ) -> tuple[Widget, str]:
     """A widget (and its client unless given); returns the widget and its secret."""
     client = client or await make_client(db)
     data = WidgetCreate(
         client_id=client.id,
-        name=f"Widget {next(_sequence)}",
+        name=name or f"Widget {next(_sequence)}",
         webhook_url=webhook_url,
         config=WidgetConfig.model_validate(config or {}),
         is_active=is_active,

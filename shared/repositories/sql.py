@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -25,19 +26,33 @@ _PAGE_WITH_TOTAL = (
     "SELECT {columns}, counted.total FROM ("
     "  SELECT CASE WHEN %(offset)s = 0 AND (SELECT count(*) FROM page) < %(limit)s"
     "    THEN (SELECT count(*) FROM page)"
-    "    ELSE (SELECT count(*) FROM {rows} {where}) END AS total"
+    "    ELSE ({count}) END AS total"
     ") AS counted LEFT JOIN (page JOIN {rows} USING (id)) ON true "
     "ORDER BY {order}"
 )
 
 
-def page_with_total(*, rows: str, conditions: list[str], order: str, columns: str) -> str:
-    """The statement of a list page with its exact total (`fetch_page`): `rows` the table (with an
-    alias the other parts may use), `conditions` the filters given (fixed SQL fragments, values as
-    parameters; none: no WHERE, which the count needs least), `order` the list's order ending in a
-    unique key, `columns` each row's values. Parameters: the conditions', `limit` and `offset`."""
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    return _PAGE_WITH_TOTAL.format(rows=rows, where=where, order=order, columns=columns)
+def page_with_total(
+    *, rows: str, conditions: list[str], order: str, columns: str, count_hints: Sequence[str] = ()
+) -> str:
+    """The statement of a list page with its exact total (`fetch_page`): `rows` the table and an
+    alias the other parts may use, `conditions` the filters given (fixed SQL fragments, values as
+    parameters; none: the table's kept row count is the total, 0020), `order` the list's order
+    ending in a unique key, `columns` each row's values; `count_hints`: conditions implied by
+    `conditions` that let the count find its rows by an index (the page walks the order's index
+    instead). Parameters: the conditions', `limit` and `offset`."""
+    if conditions:
+        count = f"SELECT count(*) FROM {rows} {_where([*count_hints, *conditions])}"
+    else:
+        table = rows.split()[0]
+        count = f"SELECT n FROM list_row_counts WHERE table_name = '{table}'"
+    return _PAGE_WITH_TOTAL.format(
+        rows=rows, where=_where(conditions), count=count, order=order, columns=columns
+    )
+
+
+def _where(conditions: Sequence[str]) -> str:
+    return f"WHERE {' AND '.join(conditions)}" if conditions else ""
 
 
 async def fetch_page(

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import jwt
+import psycopg
 import pytest
 
 from shared.db import Database
@@ -199,6 +200,43 @@ async def test_a_name_taken_within_the_client_answers_409(
     # but another client may use the name
     await create(operator, other, fake_n8n.url, name="Support")
     assert operator.count("widgets") == 3
+
+
+async def test_a_search_finds_exactly_the_names_containing_it_at_every_length(
+    operator: OperatorApi, db: Database
+) -> None:
+    # Given widgets whose names repeat, overlap and mix scripts, and one renamed after it was made
+    client = await make_client(db, name="Acme")
+    names = [
+        "Sales bot",
+        "Sales Sales",
+        "Bus sale",
+        "Ölçü Straße",
+        "a_b%c",
+        "Widget 7",
+        "Widget 70",
+        "Wid get 7",
+    ]
+    for name in names:
+        await make_widget(db, client=client, name=name)
+    renamed, _ = await make_widget(db, client=client, name="Old name")
+    operator.rows("UPDATE widgets SET name = 'Renamed bot' WHERE id = %s RETURNING id", renamed.id)
+    names.append("Renamed bot")
+
+    # When every piece of every name, of every length, and some absent ones, are searched
+    searches = {name[i:j] for name in names for i in range(len(name)) for j in range(i + 1, len(name) + 1)}
+    searches |= {"old name", "sales  bot", "xyz", "widget 77", "ÖLÇÜ", "STRASSE"}
+    for search in sorted(searches):
+        response = await operator.client.get(
+            "/v1/admin/widgets", params={"search": search, "limit": 200}, headers=operator.auth
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+
+        # Then exactly the names holding it (case-insensitive) are listed and counted
+        expected = sorted(name for name in names if search.lower() in name.lower())
+        assert sorted(item["name"] for item in body["items"]) == expected, search
+        assert body["total"] == len(expected), search
 
 
 async def test_list_filters_searches_and_pages(
@@ -583,3 +621,62 @@ async def test_no_log_line_of_a_whole_create_rotate_test_relay_run_carries_a_sec
     assert platform_logs.named("webhook failed")
     for secret in secrets:
         assert secret not in everything
+
+
+async def test_the_unfiltered_totals_follow_every_insert_and_delete_and_only_committed_ones(
+    operator: OperatorApi, db: Database, fake_n8n: FakeN8n
+) -> None:
+    async def totals() -> tuple[int, int]:
+        found = []
+        for path in ("/v1/admin/widgets", "/v1/admin/clients"):
+            response = await operator.client.get(path, params={"limit": 1}, headers=operator.auth)
+            assert response.status_code == 200, response.text
+            found.append(response.json()["total"])
+        return found[0], found[1]
+
+    # Given clients and widgets made through the API, the factories (one INSERT each) and one
+    # multi-row INSERT
+    acme, zeta = await make_client(db, name="Acme"), await make_client(db, name="Zeta")
+    first = await create(operator, acme, fake_n8n.url, name="First")
+    for _ in range(3):
+        await make_widget(db, client=zeta)
+    operator.rows(
+        "INSERT INTO widgets (client_id, name, config, webhook_url, widget_secret) "
+        "SELECT %s, 'Bulk ' || i, '{}', %s, md5(i::text) FROM generate_series(1, 5) AS i RETURNING id",
+        zeta.id,
+        fake_n8n.url,
+    )
+    assert await totals() == (9, 2)
+
+    # When an insert is rolled back, and another is open in a transaction not yet committed
+    with psycopg.connect(operator.db_url) as conn:
+        conn.execute(
+            "INSERT INTO widgets (client_id, name, config, webhook_url, widget_secret) "
+            "VALUES (%s, 'Rolled back', '{}', 'http://127.0.0.1:9/x', 'x')",
+            (acme.id,),
+        )
+        conn.rollback()
+    pending = psycopg.connect(operator.db_url)
+    pending.execute("INSERT INTO clients (name) VALUES ('Pending')")
+
+    # Then neither counts
+    assert await totals() == (9, 2)
+    pending.commit()
+    pending.close()
+    assert await totals() == (9, 3)
+
+    # And deletes move them: one widget, a bulk delete, a client with its widgets (a cascade)
+    deleted = await operator.client.delete(f"/v1/admin/widgets/{first['id']}", headers=operator.auth)
+    assert deleted.status_code == 200, deleted.text
+    assert await totals() == (8, 3)
+    bulk = [str(row[0]) for row in operator.rows("SELECT id FROM widgets WHERE name LIKE 'Bulk %%' LIMIT 2")]
+    response = await operator.client.post(
+        "/v1/admin/widgets/bulk-delete", json={"ids": bulk}, headers=operator.auth
+    )
+    assert response.status_code == 200, response.text
+    assert await totals() == (6, 3)
+    response = await operator.client.delete(f"/v1/admin/clients/{zeta.id}", headers=operator.auth)
+    assert response.status_code == 200, response.text
+    assert await totals() == (0, 2)
+    # and each total is the table's count
+    assert (operator.count("widgets"), operator.count("clients")) == (0, 2)
