@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -32,27 +31,19 @@ _PAGE_WITH_TOTAL = (
 )
 
 
-def page_with_total(
-    *, rows: str, conditions: list[str], order: str, columns: str, count_hints: Sequence[str] = ()
-) -> str:
+def page_with_total(*, rows: str, conditions: list[str], order: str, columns: str) -> str:
     """The statement of a list page with its exact total (`fetch_page`): `rows` the table and an
     alias the other parts may use, `conditions` the filters given (fixed SQL fragments, values as
-    parameters; none: the table's kept row count is the total, 0020), `order` the list's order
-    ending in a unique key, `columns` each row's values; `count_hints`: conditions implied by
-    `conditions` that let the count find its rows by an index (the page walks the order's index
-    instead). Parameters: the conditions', `limit` and `offset`."""
+    parameters; none: the table's kept row count is the total, 0019), `order` the list's order
+    ending in a unique key, `columns` each row's values. Parameters: the conditions', `limit` and
+    `offset`."""
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     if conditions:
-        count = f"SELECT count(*) FROM {rows} {_where([*count_hints, *conditions])}"
+        count = f"SELECT count(*) FROM {rows} {where}"
     else:
         table = rows.split()[0]
         count = f"SELECT n FROM list_row_counts WHERE table_name = '{table}'"
-    return _PAGE_WITH_TOTAL.format(
-        rows=rows, where=_where(conditions), count=count, order=order, columns=columns
-    )
-
-
-def _where(conditions: Sequence[str]) -> str:
-    return f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    return _PAGE_WITH_TOTAL.format(rows=rows, where=where, count=count, order=order, columns=columns)
 
 
 async def fetch_page(

@@ -91,9 +91,6 @@ _LIST_FILTERS = {
     # strpos on the stored lower-case name: a quarter of ILIKE's cost per row, no pattern to escape.
     "search": "strpos(w.name_key, %(search)s) > 0",
 }
-# A search's total: with three characters or more, only the names holding all of the search's
-# three-character pieces are tested, found by their GIN index (0019).
-_SEARCH_GRAMS = "widget_name_grams(w.name_key) @> widget_name_grams(%(search)s)"
 
 
 async def list_widgets_page(
@@ -114,25 +111,19 @@ async def list_widgets_page(
     One statement, one round trip (`sql.page_with_total`). The page's ids come from the
     (client_id, name_key, id) index alone, a search testing the names in the index (no sort of
     every match, which `count(*) OVER ()` would need, and no widget row read for a name that does
-    not match); then the page's rows by id. A search of three characters or more counts the names
-    its trigram index finds (0019), a shorter one on the `name_key` index (0014)."""
-    key = search.lower() if search else None
+    not match); then the page's rows by id. A search counts on the `name_key` index (0014)."""
     params = {
         "client_id": client_id,
         "is_demo": is_demo,
         "health": health,
         "is_active": is_active,
-        "search": key,
+        "search": search.lower() if search else None,
         "limit": limit,
         "offset": offset,
     }
     conditions = [condition for name, condition in _LIST_FILTERS.items() if params[name] is not None]
     statement = page_with_total(
-        rows="widgets w",
-        conditions=conditions,
-        order="w.client_id, w.name_key, w.id",
-        columns=_LIST_COLUMNS,
-        count_hints=[_SEARCH_GRAMS] if key and len(key) >= 3 else [],
+        rows="widgets w", conditions=conditions, order="w.client_id, w.name_key, w.id", columns=_LIST_COLUMNS
     )
     return await fetch_page(conn, statement, params)
 
