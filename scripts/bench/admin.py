@@ -30,7 +30,14 @@ from urllib.parse import urlencode
 import httpx
 from starlette.types import ASGIApp, Message
 
-from scripts.bench.harness import bench_database, bench_parser, positive_int, serve_in_thread, verdict
+from scripts.bench.harness import (
+    bench_database,
+    bench_parser,
+    positive_int,
+    reference_workload_ms,
+    serve_in_thread,
+    verdict,
+)
 from shared.api import admin, auth
 from shared.api.app import build_app
 from shared.models import User
@@ -228,10 +235,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logger.setLevel("WARNING")  # one access line per call would be most of what is measured
+    # The machine's speed before and after: the target is an absolute margin over the floor, and
+    # this shared machine's speed drifts by 2-3x over a day (the floor, a round trip, moves less).
+    reference_before = reference_workload_ms()
     with serve_in_thread(_ChatTrigger) as base, bench_database("cwp_bench_admin") as database:
         webhook = f"{base}/webhook/chat"
         _fill(database.url, clients=args.clients, widgets_per_client=args.widgets_per_client, webhook=webhook)
         results = asyncio.run(_measure(database.url, webhook, args.samples, through_httpx=args.httpx))
+    reference = (reference_before, reference_workload_ms())
     floor = statistics.median(results["floor: primary-key SELECT"])
     report, failed = [], []
     for name, times in results.items():
@@ -253,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
                     "widgets": args.clients * args.widgets_per_client,
                     "client": "httpx" if args.httpx else "asgi",
                     "results": report,
+                    "reference_workload_ms": list(reference),
                 }
             )
         )
@@ -264,6 +276,10 @@ def main(argv: list[str] | None = None) -> int:
         for line in report:
             extra = f"  +{line['over_floor_ms']:.2f} ms  {line['result']}" if "result" in line else ""
             print(f"{line['measurement']:<30} {line['median_ms']:8.2f} ms  {line['ratio']:6.1f}x{extra}")
+        print(
+            f"machine speed (reference workload, CPU ms, lower is faster): {reference[0]:.1f} before, "
+            f"{reference[1]:.1f} after"
+        )
         print(verdict(failed))
     return 1 if args.check and failed else 0
 

@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
 import json
 import os
 import platform
@@ -68,6 +67,7 @@ from scripts.bench.harness import (
     create_bench_widget,
     free_port,
     percentile,
+    reference_workload_ms,
     stop_process,
     verdict,
 )
@@ -582,24 +582,6 @@ class Outcome:
 def log(options: Options, text: str) -> None:
     if options.progress:
         print(text, file=sys.stderr, flush=True)
-
-
-def reference_workload_ms() -> float:
-    """CPU milliseconds of a fixed pure-Python workload (JSON round trips, hashing), best of three.
-
-    The shared machine's speed drifts (the same code has measured 1.0 and 3.4 ms of runner CPU per
-    message an hour apart), so every report carries this reading, taken before and after.
-    """
-    data = {"sessionId": "0" * 32, "chatInput": "What are your opening hours?", "n": list(range(40))}
-    best = float("inf")
-    for _ in range(3):
-        start = time.process_time()
-        for _ in range(5000):
-            raw = json.dumps(data).encode()
-            hashlib.sha256(raw).hexdigest()
-            json.loads(raw)
-        best = min(best, time.process_time() - start)
-    return round(best * 1000, 1)
 
 
 def commit_latency_ms(url: str) -> float:
