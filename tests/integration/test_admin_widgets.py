@@ -4,6 +4,8 @@ rotate."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
 from typing import Any
 
@@ -680,3 +682,56 @@ async def test_the_unfiltered_totals_follow_every_insert_and_delete_and_only_com
     assert await totals() == (0, 2)
     # and each total is the table's count
     assert (operator.count("widgets"), operator.count("clients")) == (0, 2)
+
+
+@pytest.mark.parametrize("first_table", ["clients", "widgets"])
+async def test_writers_of_clients_and_widgets_in_opposite_orders_do_not_deadlock(
+    operator: OperatorApi, db: Database, first_table: str
+) -> None:
+    # Given a client with widgets to delete, a client to add a widget to, and an open transaction
+    # that has written to one of the two tables and will write to the other
+    doomed, kept = await make_client(db, name="Doomed"), await make_client(db, name="Kept")
+    for _ in range(2):
+        await make_widget(db, client=doomed)
+    add_client = "INSERT INTO clients (name) VALUES ('New')"
+    add_widget = (
+        "INSERT INTO widgets (client_id, name, config, webhook_url, widget_secret) "
+        f"VALUES ('{kept.id}', 'Late', '{{}}', 'http://127.0.0.1:9/x', 'x')"
+    )
+    writes = [add_client, add_widget] if first_table == "clients" else [add_widget, add_client]
+    first = psycopg.connect(operator.db_url)
+    first.execute(writes[0])
+
+    # When another transaction deletes a client (and so, by the cascade, its widgets) and waits
+    failure: list[BaseException] = []
+
+    def delete_client() -> None:
+        try:
+            with psycopg.connect(operator.db_url) as second:
+                second.execute("DELETE FROM clients WHERE id = %s", (doomed.id,))
+        except BaseException as exc:  # reported by the assertion below
+            failure.append(exc)
+
+    deleter = threading.Thread(target=delete_client)
+    deleter.start()
+    for _ in range(500):  # until it waits for a lock
+        waiting = operator.rows(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM clients%%'"
+        )
+        if waiting[0][0]:
+            break
+        await asyncio.sleep(0.01)
+    # and the first then writes to the other table and commits
+    first.execute(writes[1])
+    first.commit()
+    first.close()
+    deleter.join(timeout=30)
+
+    # Then both committed (neither was a deadlock's victim) and the kept totals are the counts
+    assert not deleter.is_alive() and failure == []
+    assert (operator.count("clients"), operator.count("widgets")) == (2, 1)
+    assert operator.rows("SELECT table_name, n FROM list_row_counts ORDER BY 1") == [
+        ("clients", 2),
+        ("widgets", 1),
+    ]

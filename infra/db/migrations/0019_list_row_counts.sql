@@ -4,6 +4,9 @@
 -- inserts or deletes (cascades and COPY included; TRUNCATE sets it to 0), so a reader sees the count
 -- of exactly the rows its snapshot sees. Writers of one table queue on its counter row for the rest
 -- of their transaction: widgets and clients are made and deleted by operators, seldom and briefly.
+-- Every trigger locks both counter rows first, always in the same order, so a transaction that
+-- writes both tables (a client's delete cascading to its widgets, a seed making a client and then
+-- its widgets) cannot deadlock with another doing the same in the other order.
 CREATE TABLE list_row_counts (
     table_name TEXT PRIMARY KEY,
     n BIGINT NOT NULL CHECK (n >= 0)
@@ -14,6 +17,7 @@ CREATE FUNCTION list_row_counts_move() RETURNS TRIGGER
     LANGUAGE plpgsql
     AS $body$
 BEGIN
+    PERFORM 1 FROM list_row_counts ORDER BY table_name FOR UPDATE;
     IF TG_OP = 'INSERT' THEN
         UPDATE list_row_counts SET n = n + (SELECT count(*) FROM changed_rows) WHERE table_name = TG_TABLE_NAME;
     ELSIF TG_OP = 'DELETE' THEN
