@@ -83,7 +83,7 @@ async def list_clients_page(
     tuples of the admin list's fields, in `ClientDetail`'s order (the widget count last)."""
     conditions = [_SEARCH] if search else []
     statement = page_with_total(
-        rows="clients c", conditions=conditions, order="lower(c.name), c.id", columns=_LIST_COLUMNS
+        table="clients", alias="c", conditions=conditions, order="lower(c.name), c.id", columns=_LIST_COLUMNS
     )
     params = {"pattern": f"%{escape_like(search)}%" if search else None, "limit": limit, "offset": offset}
     return await fetch_page(conn, statement, params)

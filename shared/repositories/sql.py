@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from psycopg.rows import tuple_row
@@ -31,17 +31,22 @@ _PAGE_WITH_TOTAL = (
 )
 
 
-def page_with_total(*, rows: str, conditions: list[str], order: str, columns: str) -> str:
-    """The statement of a list page with its exact total (`fetch_page`): `rows` the table and an
-    alias the other parts may use, `conditions` the filters given (fixed SQL fragments, values as
+ListedTable = Literal["widgets", "clients"]  # the tables whose row count is kept (migration 0019)
+
+
+def page_with_total(
+    *, table: ListedTable, alias: str, conditions: list[str], order: str, columns: str
+) -> str:
+    """The statement of a list page with its exact total (`fetch_page`): rows of `table`, which the
+    other parts name `alias`; `conditions` the filters given (fixed SQL fragments, values as
     parameters; none: the table's kept row count is the total, 0019), `order` the list's order
     ending in a unique key, `columns` each row's values. Parameters: the conditions', `limit` and
     `offset`."""
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    rows = f"{table} {alias}"
     if conditions:
         count = f"SELECT count(*) FROM {rows} {where}"
     else:
-        table = rows.split()[0]
         count = f"SELECT n FROM list_row_counts WHERE table_name = '{table}'"
     return _PAGE_WITH_TOTAL.format(rows=rows, where=where, count=count, order=order, columns=columns)
 

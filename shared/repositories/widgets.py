@@ -123,7 +123,11 @@ async def list_widgets_page(
     }
     conditions = [condition for name, condition in _LIST_FILTERS.items() if params[name] is not None]
     statement = page_with_total(
-        rows="widgets w", conditions=conditions, order="w.client_id, w.name_key, w.id", columns=_LIST_COLUMNS
+        table="widgets",
+        alias="w",
+        conditions=conditions,
+        order="w.client_id, w.name_key, w.id",
+        columns=_LIST_COLUMNS,
     )
     return await fetch_page(conn, statement, params)
 
