@@ -91,9 +91,13 @@ class Harness:
         )
 
     def close(self) -> None:
+        """Close the client, stop the server (its connection handlers cancelled and awaited, so none
+        is left to be collected after its loop is gone), then stop and close the loop."""
         self.run(self.client.aclose())
+        self.run(self.server.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
+        self.loop.close()
 
 
 @pytest.fixture(scope="module")
