@@ -51,10 +51,11 @@ async def delete_client(conn: Conn, *, client_id: UUID) -> bool:
     return cur.rowcount == 1
 
 
-# The admin API's reads: a client with how many widgets it has.
-_WITH_WIDGET_COUNT = (
-    f"SELECT {', '.join('c.' + c for c in _COLUMNS.split(', '))}, "
-    "(SELECT count(*) FROM widgets w WHERE w.client_id = c.id) AS widget_count FROM clients c"
+# The admin API's reads: a client's columns and how many widgets it has, in `ClientDetail`'s order
+# (the widget count last).
+_DETAIL_COLUMNS = (
+    f"{', '.join('c.' + c for c in _COLUMNS.split(', '))}, "
+    "(SELECT count(*) FROM widgets w WHERE w.client_id = c.id) AS widget_count"
 )
 _SEARCH = (
     "(c.name ILIKE %(pattern)s OR c.company_name ILIKE %(pattern)s OR c.contact_email ILIKE %(pattern)s)"
@@ -63,16 +64,11 @@ _SEARCH = (
 
 async def get_client_with_widget_count(conn: Conn, *, client_id: UUID) -> tuple[Client, int] | None:
     """One client and its number of widgets, or None."""
-    cur = await conn.execute(f"{_WITH_WIDGET_COUNT} WHERE c.id = %(id)s", {"id": client_id})
+    cur = await conn.execute(
+        f"SELECT {_DETAIL_COLUMNS} FROM clients c WHERE c.id = %(id)s", {"id": client_id}
+    )
     row = await cur.fetchone()
     return (Client.model_validate(row), int(row["widget_count"])) if row else None
-
-
-# The admin list's fields (`models.admin.clients.ClientDetail`), in its order.
-_LIST_COLUMNS = (
-    "c.id, c.name, c.contact_email, c.company_name, c.created_at, c.updated_at, "
-    "(SELECT count(*) FROM widgets w WHERE w.client_id = c.id)"
-)
 
 
 async def list_clients_page(
@@ -83,7 +79,11 @@ async def list_clients_page(
     tuples of the admin list's fields, in `ClientDetail`'s order (the widget count last)."""
     conditions = [_SEARCH] if search else []
     statement = page_with_total(
-        table="clients", alias="c", conditions=conditions, order="lower(c.name), c.id", columns=_LIST_COLUMNS
+        table="clients",
+        alias="c",
+        conditions=conditions,
+        order="lower(c.name), c.id",
+        columns=_DETAIL_COLUMNS,
     )
     params = {"pattern": f"%{escape_like(search)}%" if search else None, "limit": limit, "offset": offset}
     return await fetch_page(conn, statement, params)

@@ -157,4 +157,3 @@ class DeferredRoute(routing.APIRoute):
 def admin_router(tag: str) -> APIRouter:
     """A router under `/v1/admin` whose routes are analysed when first needed."""
     return APIRouter(prefix="/v1/admin", tags=[tag], route_class=DeferredRoute)
-
