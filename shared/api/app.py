@@ -3,28 +3,16 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
 from fastapi import APIRouter, FastAPI
-from pydantic.warnings import UnsupportedFieldAttributeWarning
 
 from shared.api.resources import Resources
 from shared.http import create_app
 from shared.observability import logger
 from shared.settings import Settings, get_settings
-
-# FastAPI validates a request body through `TypeAdapter(Annotated[Model, Body(alias=<parameter>)])`.
-# When the model's schema is deferred (`defer_build`, for cold starts), pydantic >= 2.12 builds it at
-# the first request and warns that the alias "has no effect" there, though FastAPI reads the alias
-# itself (a false positive: pydantic/pydantic#12356). One line per body route and process otherwise.
-warnings.filterwarnings(
-    "ignore",
-    message=r"The '(validation_|serialization_)?alias' attribute with value '\w+' was provided to the `Field\(\)`",
-    category=UnsupportedFieldAttributeWarning,
-)
 
 
 def build_app(
