@@ -157,6 +157,19 @@ class _Sums:
         self.response_sum += other.response_sum
         self.response_count += other.response_count
 
+    def add_row(self, row: Mapping[str, Any]) -> None:
+        """Add a stored row's counters (`repositories.analytics`' rows name them as these fields)."""
+        self.messages += row["messages"]
+        self.chats += row["chats"]
+        self.failed += row["failed"]
+        self.conversations += row["conversations"]
+        self.confidence_sum += row["confidence_sum"]
+        self.confidence_count += row["confidence_count"]
+        self.positive += row["positive"]
+        self.negative += row["negative"]
+        self.response_sum += row["response_sum"]
+        self.response_count += row["response_count"]
+
     def add(self, other: _Sums) -> None:
         self.add_counters(other)
         _merge(self.histogram, other.histogram.items())
@@ -318,12 +331,6 @@ class _Composed:
         for sums in self.days.values():
             total.add_counters(sums)
         return total
-
-
-_COUNTERS = (
-    "messages", "chats", "failed", "conversations", "confidence_sum", "confidence_count", "positive",
-    "negative", "response_sum", "response_count",
-)  # fmt: skip
 
 
 def _add_live_row(composed: _Composed, row: RollupRow, lists: bool) -> None:
@@ -498,16 +505,7 @@ def _add_stored_utc(
         cells = target.grid[day.weekday()]
         cells[:] = map(operator.add, cells, row["hour_messages"])
         sums = target.day(day)
-        sums.messages += row["messages"]
-        sums.chats += row["chats"]
-        sums.failed += row["failed"]
-        sums.conversations += row["conversations"]
-        sums.confidence_sum += row["confidence_sum"]
-        sums.confidence_count += row["confidence_count"]
-        sums.positive += row["positive"]
-        sums.negative += row["negative"]
-        sums.response_sum += row["response_sum"]
-        sums.response_count += row["response_count"]
+        sums.add_row(row)
         if day not in mixed_days:  # a whole stored day: its own p95
             sums.p95_bucket = row["p95_bucket"]
         elif row["buckets"] is not None:  # one with a live part: its histogram, to join the live one
@@ -532,9 +530,7 @@ async def _add_stored_shifted(
         if row["day"] is None:
             target.grid[row["weekday"]][row["hour"]] += row["messages"]
             continue
-        sums = target.day(row["day"])
-        for name in _COUNTERS:
-            setattr(sums, name, getattr(sums, name) + row[name])
+        target.day(row["day"]).add_row(row)
     if daily_p95:
         local_days = [rng.first + timedelta(days=n) for n in range(rng.days)]
         for row in await analytics.stored_histograms(
