@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import psycopg
@@ -338,7 +338,8 @@ async def test_a_backfill_equals_the_live_computation_for_every_day(
 
     # When each day is computed live by the read path's query
     for day in (SAT, SUN):
-        lo, hi = rollup.day_bounds(day)
+        lo = datetime.combine(day, time(), UTC)
+        hi = lo + timedelta(days=1)
         live = await db.run(
             analytics_repo.compute_rows,
             segments=[Segment(day, lo, hi)],
