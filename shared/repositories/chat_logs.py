@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
+from psycopg.rows import tuple_row
+
 from shared.db import Conn
 from shared.models import ChatLog, ChatLogCreate, ChatStatus, Feedback, WebhookErrorType
 from shared.repositories.webhook_errors import MAX_MESSAGE_LENGTH as MAX_ERROR_MESSAGE_LENGTH
@@ -21,25 +23,46 @@ _COLUMNS = (
 
 # The session id is kept in `user_id`. The id is made before the webhook is called, so writing the
 # same exchange twice (a retry whose first answer was lost) stores it once.
-_INSERT = (
+_INSERT_ONCE = (
     "INSERT INTO chat_logs (id, widget_id, user_id, message, response, confidence, status, "
     "                       response_time_ms, topic) "
     "VALUES (%(id)s, %(widget_id)s, %(session_id)s, %(message)s, %(response)s, %(confidence)s, "
-    f"        %(status)s, %(response_time_ms)s, %(topic)s) ON CONFLICT (id) DO NOTHING RETURNING {_COLUMNS}"
+    "        %(status)s, %(response_time_ms)s, %(topic)s) ON CONFLICT (id) DO NOTHING"
 )
+_INSERT = f"{_INSERT_ONCE} RETURNING {_COLUMNS}"
+_INSERT_RETURNING_TIME = f"{_INSERT_ONCE} RETURNING created_at"
 
 
 async def insert_chat_log(conn: Conn, *, data: ChatLogCreate) -> ChatLog:
     """Record one answered exchange (once, however often it is called with the same id), and end
     the widget's streak of failed visitor messages in the same statement (no write when there is
-    none): an extra round trip per message cost as much as the insert."""
-    cur = await conn.execute(
+    none): an extra round trip per message cost as much as the insert.
+
+    Only `created_at` comes back (as a tuple): the rest is what was written, and reading back and
+    validating every column cost ~0.1 ms per message (docs/benchmarks.md "Relay overhead")."""
+    cur = conn.cursor(row_factory=tuple_row)
+    await cur.execute(
         "WITH streak AS (UPDATE widgets SET relay_failures = 0 "
-        "  WHERE id = %(widget_id)s AND relay_failures > 0) " + _INSERT,
+        "  WHERE id = %(widget_id)s AND relay_failures > 0) " + _INSERT_RETURNING_TIME,
         data.model_dump(),
         prepare=True,  # once per relayed message (prepared where the Database allows it)
     )
-    return await _inserted_or_existing(conn, await cur.fetchone(), data.id)
+    row = await cur.fetchone()
+    if row is None:  # written by an earlier attempt
+        return await _existing(conn, data.id)
+    return ChatLog(
+        id=data.id,
+        widget_id=data.widget_id,
+        user_id=data.session_id,
+        message=data.message,
+        response=data.response,
+        confidence=data.confidence,
+        feedback=None,
+        status=data.status,
+        response_time_ms=data.response_time_ms,
+        topic=data.topic,
+        created_at=row[0],
+    )
 
 
 async def insert_failed_exchange(
@@ -62,9 +85,13 @@ async def insert_failed_exchange(
 
 
 async def _inserted_or_existing(conn: Conn, row: dict[str, object] | None, log_id: UUID) -> ChatLog:
-    if row is None:  # written by an earlier attempt
-        cur = await conn.execute(f"SELECT {_COLUMNS} FROM chat_logs WHERE id = %s", (log_id,))
-        row = await cur.fetchone()
+    return ChatLog.model_validate(row) if row is not None else await _existing(conn, log_id)
+
+
+async def _existing(conn: Conn, log_id: UUID) -> ChatLog:
+    """The exchange an earlier attempt wrote (its answer was lost, so it was written again)."""
+    cur = await conn.execute(f"SELECT {_COLUMNS} FROM chat_logs WHERE id = %s", (log_id,))
+    row = await cur.fetchone()
     assert row is not None
     return ChatLog.model_validate(row)
 
