@@ -44,6 +44,7 @@ from scripts.localdb import ROOT
 from shared.api.public import demo
 from shared.api.resources import ResourcesDep
 from shared.db import Database
+from shared.startup import tune_collector_for_serving
 
 FUNCTIONS_DIR = ROOT / "functions"
 WIDGET_JS = ROOT / "widget" / "dist" / "widget.js"
@@ -496,6 +497,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"jobs: {jobs.describe()} (first runs once the server is up; --no-jobs turns them off)")
         jobs.start(ready=lambda: server.started)
     print(f"serving on {base_url} (Ctrl-C stops the server and the embedded database)")
+    tune_collector_for_serving()
     try:
         server.run()
     finally:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.startup import handler_init
+from shared.startup import SERVER_GEN0_THRESHOLD, handler_init, tune_collector_for_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 HTTP_FUNCTIONS = ("widget_config", "chat", "auth", "admin", "analytics")
@@ -19,9 +19,11 @@ HTTP_FUNCTIONS = ("widget_config", "chat", "auth", "admin", "analytics")
 
 @pytest.fixture(autouse=True)
 def _restore_gc() -> Iterator[None]:
+    threshold = gc.get_threshold()
     yield
     gc.unfreeze()
     gc.enable()
+    gc.set_threshold(*threshold)
 
 
 def test_collection_is_off_during_start_up_and_on_after_with_the_start_up_objects_frozen() -> None:
@@ -37,6 +39,15 @@ def test_collection_is_back_on_when_start_up_fails() -> None:
     with pytest.raises(RuntimeError), handler_init():
         raise RuntimeError("bad configuration")
     assert gc.isenabled()
+
+
+def test_a_serving_process_freezes_its_start_up_and_collects_the_young_generation_less_often() -> None:
+    gc.unfreeze()
+    _, middle, oldest = gc.get_threshold()
+    tune_collector_for_serving()
+    assert gc.get_freeze_count() > 0
+    assert gc.get_threshold() == (SERVER_GEN0_THRESHOLD, middle, oldest)
+    assert gc.isenabled()  # cyclic garbage is still collected
 
 
 @pytest.mark.parametrize("name", HTTP_FUNCTIONS)
