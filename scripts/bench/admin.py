@@ -4,7 +4,8 @@ Measures, in one process and one run, the median time of
 - a page of 50 widgets (unfiltered), a page filtered by client, and a search by name, through the
   admin API (the app's own database connection), and
 - creating a widget, which probes its webhook (a local server answering like n8n's Chat Trigger),
-against the floor: one primary-key SELECT of a widget over the same connection.
+against the floor: one primary-key SELECT of a widget over the same connection. For information, a
+search matching every name, one matching none, and a page deep in the list.
 
 The app is called as Mangum calls it in Lambda: one ASGI call with the request's scope, the
 response's status and body collected (`AsgiCaller`). An HTTP client in the same process (httpx's
@@ -85,8 +86,8 @@ def _fill(url: str, *, clients: int, widgets_per_client: int, webhook: str) -> N
             (webhook, widgets_per_client),
         )
     with psycopg.connect(url, autocommit=True) as conn:  # as autovacuum leaves a table in use
-        conn.execute("VACUUM ANALYZE clients")
-        conn.execute("VACUUM ANALYZE widgets")
+        for table in ("clients", "widgets", "widget_name_trigrams", "widget_trigram_counts"):
+            conn.execute(f"VACUUM ANALYZE {table}")
 
 
 async def _timed(samples: int, call: Callable[[], Awaitable[Any]]) -> list[float]:
@@ -132,6 +133,12 @@ async def _measure(url: str, webhook: str, samples: int, *, through_httpx: bool)
     )
     results["list: search"] = await _timed(
         samples, lambda: _get(http, "/v1/admin/widgets", {"search": "idget 7", "limit": 50})
+    )
+    results["list: search matching every name (info)"] = await _timed(
+        samples, lambda: _get(http, "/v1/admin/widgets", {"search": "widget", "limit": 50})
+    )
+    results["list: search matching no name (info)"] = await _timed(
+        samples, lambda: _get(http, "/v1/admin/widgets", {"search": "zzz", "limit": 50})
     )
 
     async def create() -> None:
@@ -275,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         for line in report:
             extra = f"  +{line['over_floor_ms']:.2f} ms  {line['result']}" if "result" in line else ""
-            print(f"{line['measurement']:<30} {line['median_ms']:8.2f} ms  {line['ratio']:6.1f}x{extra}")
+            print(f"{line['measurement']:<44} {line['median_ms']:8.2f} ms  {line['ratio']:6.1f}x{extra}")
         print(
             f"machine speed (reference workload, CPU ms, lower is faster): {reference[0]:.1f} before, "
             f"{reference[1]:.1f} after"

@@ -14,13 +14,13 @@ def escape_like(text: str) -> str:
 
 
 # A list page and its exact total in one statement (the admin lists). The page's ids come first, in
-# the list's order and from its index where there is one; then their rows. The total is counted
+# the list's order and from its index where there is one (`ids`); then their rows. The total is counted
 # only when the page does not already tell it (a first page shorter than the limit is every match),
 # in an initplan PostgreSQL runs only when the CASE reaches it. An empty page still answers one row:
 # the total, with null columns.
 _PAGE_WITH_TOTAL = (
     "WITH page AS MATERIALIZED ("
-    "  SELECT id FROM {rows} {where} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s"
+    "  {ids} LIMIT %(limit)s OFFSET %(offset)s"
     ") "
     "SELECT {columns}, counted.total FROM ("
     "  SELECT CASE WHEN %(offset)s = 0 AND (SELECT count(*) FROM page) < %(limit)s"
@@ -35,20 +35,35 @@ ListedTable = Literal["widgets", "clients"]  # the tables whose row count is kep
 
 
 def page_with_total(
-    *, table: ListedTable, alias: str, conditions: list[str], order: str, columns: str
+    *,
+    table: ListedTable,
+    alias: str,
+    conditions: list[str],
+    order: str,
+    columns: str,
+    matches: tuple[str, str] | None = None,
 ) -> str:
     """The statement of a list page with its exact total (`fetch_page`): rows of `table`, which the
     other parts name `alias`; `conditions` the filters given (fixed SQL fragments, values as
     parameters; none: the table's kept row count is the total, 0019), `order` the list's order
     ending in a unique key, `columns` each row's values. Parameters: the conditions', `limit` and
-    `offset`."""
+    `offset`.
+
+    `matches`, when given, replaces how the matches are found: a statement of their ids, as `id`,
+    in the list's order, and one of their count (both fixed SQL, read from a kept search index, say).
+    """
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     rows = f"{table} {alias}"
-    if conditions:
-        count = f"SELECT count(*) FROM {rows} {where}"
+    if matches is not None:
+        ids, count = matches
     else:
-        count = f"SELECT n FROM list_row_counts WHERE table_name = '{table}'"
-    return _PAGE_WITH_TOTAL.format(rows=rows, where=where, count=count, order=order, columns=columns)
+        ids = f"SELECT id FROM {rows} {where} ORDER BY {order}"
+        count = (
+            f"SELECT count(*) FROM {rows} {where}"
+            if conditions
+            else f"SELECT n FROM list_row_counts WHERE table_name = '{table}'"
+        )
+    return _PAGE_WITH_TOTAL.format(rows=rows, ids=ids, count=count, order=order, columns=columns)
 
 
 async def fetch_page(

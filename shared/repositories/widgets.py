@@ -93,6 +93,19 @@ _LIST_FILTERS = {
 }
 
 
+# A search of three characters or more, of names only, reads the entries of its rarest
+# three-character piece (`widget_name_trigrams`, 0020), in the list's order, instead of testing every
+# name: every name containing the search holds that piece. Its count too (`widget_name_search_count`,
+# which tests every name instead when most names hold that piece).
+_PIECE_LENGTH = 3
+_BY_NAME_PIECES = (
+    "SELECT p.widget_id AS id FROM widget_name_trigrams p "
+    "WHERE p.trigram = widget_name_piece(%(search)s) AND strpos(p.name_key, %(search)s) > 0 "
+    "ORDER BY p.client_id, p.name_key, p.widget_id",
+    "SELECT widget_name_search_count(%(search)s)",
+)
+
+
 async def list_widgets_page(
     conn: Conn,
     *,
@@ -108,10 +121,11 @@ async def list_widgets_page(
     contains it, case-insensitive), and how many match in all. Rows are tuples of the admin list's
     fields, in `WidgetSummary`'s order (see `_LIST_COLUMNS`).
 
-    One statement, one round trip (`sql.page_with_total`). The page's ids come from the
-    (client_id, name_key, id) index alone, a search testing the names in the index (no sort of
+    One statement, one round trip (`sql.page_with_total`). The page's ids come from an index in the
+    list's order: the (client_id, name_key, id) index, a search testing the names in it (no sort of
     every match, which `count(*) OVER ()` would need, and no widget row read for a name that does
-    not match); then the page's rows by id. A search counts on the `name_key` index (0014)."""
+    not match), or, for a search of names only, the name pieces' index (0020, above).
+    Then the page's rows by id."""
     params = {
         "client_id": client_id,
         "is_demo": is_demo,
@@ -128,8 +142,21 @@ async def list_widgets_page(
         conditions=conditions,
         order="w.client_id, w.name_key, w.id",
         columns=_LIST_COLUMNS,
+        matches=_by_name_pieces(params),
     )
     return await fetch_page(conn, statement, params)
+
+
+def _by_name_pieces(params: dict[str, Any]) -> tuple[str, str] | None:
+    """The ids and count of a search's matches from the name pieces' index, when it can find them:
+    a search of at least one piece, and no other filter (a client's few widgets are read from
+    the client's part of the list's index)."""
+    search = params["search"]
+    if search is None or len(search) < _PIECE_LENGTH:
+        return None
+    if any(params[name] is not None for name in _LIST_FILTERS if name != "search"):
+        return None
+    return _BY_NAME_PIECES
 
 
 # What a change may set: the new values of these columns, computed from the locked row.

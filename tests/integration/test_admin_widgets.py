@@ -241,6 +241,110 @@ async def test_a_search_finds_exactly_the_names_containing_it_at_every_length(
         assert body["total"] == len(expected), search
 
 
+async def test_the_search_index_follows_every_write_of_a_name(
+    operator: OperatorApi, db: Database, fake_n8n: FakeN8n
+) -> None:
+    async def assert_searches_match_the_names() -> None:
+        names = {name for (name,) in operator.rows("SELECT name FROM widgets")}
+        client_names = {
+            name for (name,) in operator.rows("SELECT name FROM widgets WHERE client_id = %s", acme.id)
+        }
+        pieces = {name[i : i + n] for name in names for n in (3, 5) for i in range(len(name) - n + 1)}
+        for search in sorted(pieces | {"xyz", "SALES", "ales bot"}):
+            for client_id, among in ((None, names), (acme.id, client_names)):
+                params: dict[str, Any] = {"search": search, "limit": 200}
+                if client_id is not None:
+                    params["client_id"] = str(client_id)
+                response = await operator.client.get(
+                    "/v1/admin/widgets", params=params, headers=operator.auth
+                )
+                assert response.status_code == 200, response.text
+                body = response.json()
+                expected = sorted(
+                    name
+                    for (name,) in operator.rows(
+                        "SELECT name FROM widgets WHERE strpos(lower(name), lower(%s)) > 0 "
+                        "AND (%s::uuid IS NULL OR client_id = %s)",
+                        search,
+                        client_id,
+                        client_id,
+                    )
+                )
+                assert sorted(item["name"] for item in body["items"]) == expected, (search, client_id)
+                assert body["total"] == len(expected), (search, client_id)
+                assert set(expected) <= among
+        # and the index holds exactly each name's pieces, counted
+        assert (
+            operator.rows(
+                "SELECT trigram, client_id, name_key, id FROM widgets, unnest(name_trigrams(name_key)) AS trigram "
+                "EXCEPT ALL SELECT * FROM widget_name_trigrams"
+            )
+            == []
+        )
+        assert (
+            operator.rows(
+                "SELECT * FROM widget_name_trigrams EXCEPT ALL "
+                "SELECT trigram, client_id, name_key, id FROM widgets, unnest(name_trigrams(name_key)) AS trigram"
+            )
+            == []
+        )
+        assert (
+            operator.rows(
+                "SELECT trigram, count(*)::int FROM widget_name_trigrams GROUP BY trigram "
+                "EXCEPT SELECT trigram, n FROM widget_trigram_counts"
+            )
+            == []
+        )
+        assert operator.count("widget_trigram_counts") == len(
+            {t for (t,) in operator.rows("SELECT DISTINCT trigram FROM widget_name_trigrams")}
+        )
+
+    # Given widgets made through the API, the factories and one multi-row INSERT, most names
+    # sharing pieces ("sales" in 8 of 9, so that a search of it counts by testing every name)
+    acme, zeta = await make_client(db, name="Acme"), await make_client(db, name="Zeta")
+    first = await create(operator, acme, fake_n8n.url, name="Sales bot")
+    await create(operator, acme, fake_n8n.url, name="Ölçü Straße")
+    for name in ("Sales Desk", "sales desk 2"):
+        await make_widget(db, client=zeta, name=name)
+    operator.rows(
+        "INSERT INTO widgets (client_id, name, config, webhook_url, widget_secret) "
+        "SELECT %s, 'Sales ' || i, '{}', %s, md5(i::text) FROM generate_series(1, 5) AS i RETURNING id",
+        zeta.id,
+        fake_n8n.url,
+    )
+    await assert_searches_match_the_names()
+
+    # When widgets are renamed (through the API, in another case only, and in a rolled-back change)
+    response = await operator.client.patch(
+        f"/v1/admin/widgets/{first['id']}", json={"name": "Billing helper"}, headers=operator.auth
+    )
+    assert response.status_code == 200, response.text
+    operator.rows("UPDATE widgets SET name = 'SALES DESK' WHERE name = 'Sales Desk' RETURNING id")
+    with psycopg.connect(operator.db_url) as conn:
+        conn.execute("UPDATE widgets SET name = 'Gone' WHERE name = 'Sales 1'")
+        conn.rollback()
+    # and health checks write other columns
+    operator.rows("UPDATE widgets SET health_status = 'failing' RETURNING id")
+    # Then every search still finds exactly the names holding it
+    await assert_searches_match_the_names()
+
+    # And so after deletes: one widget, a bulk delete, a client with its widgets
+    deleted = await operator.client.delete(f"/v1/admin/widgets/{first['id']}", headers=operator.auth)
+    assert deleted.status_code == 200, deleted.text
+    bulk = [str(row[0]) for row in operator.rows("SELECT id FROM widgets WHERE name LIKE 'Sales %%' LIMIT 2")]
+    response = await operator.client.post(
+        "/v1/admin/widgets/bulk-delete", json={"ids": bulk}, headers=operator.auth
+    )
+    assert response.status_code == 200, response.text
+    await assert_searches_match_the_names()
+    response = await operator.client.delete(f"/v1/admin/clients/{zeta.id}", headers=operator.auth)
+    assert response.status_code == 200, response.text
+    await assert_searches_match_the_names()
+    with psycopg.connect(operator.db_url) as conn:
+        conn.execute("TRUNCATE widgets CASCADE")
+    assert (operator.count("widget_name_trigrams"), operator.count("widget_trigram_counts")) == (0, 0)
+
+
 async def test_list_filters_searches_and_pages(
     operator: OperatorApi, db: Database, fake_n8n: FakeN8n
 ) -> None:
