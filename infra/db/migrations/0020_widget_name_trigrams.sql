@@ -30,38 +30,33 @@ CREATE TABLE widget_trigram_counts (
 ALTER TABLE widget_name_trigrams ENABLE ROW LEVEL SECURITY;  -- as every table (0008)
 ALTER TABLE widget_trigram_counts ENABLE ROW LEVEL SECURITY;
 
--- The entries and counts of some widgets' names, added or removed. Every caller first holds the
--- widgets' counter row (0019: its insert and delete triggers fire before these, and a rename takes
--- it here), so the writers of names take turns on the counts and cannot deadlock on them.
-CREATE FUNCTION widget_name_trigrams_add(ids UUID[], client_ids UUID[], name_keys TEXT[]) RETURNS VOID
+-- The entries of some widgets' names (`ids`, `client_ids` and `name_keys` side by side) added
+-- (`sign` 1) or removed (-1), and the counts moved to match (a count would go below zero, and the
+-- statement fail, if entries removed were not there). Every caller first holds the widgets' counter row
+-- (0019: its insert and delete triggers fire before these, and a rename takes it here), so the
+-- writers of names take turns on the counts and cannot deadlock on them.
+CREATE FUNCTION widget_name_trigrams_move(ids UUID[], client_ids UUID[], name_keys TEXT[], sign INT) RETURNS VOID
     LANGUAGE sql
     AS $body$
-WITH pieces AS (
-    SELECT t.trigram, w.client_id, w.name_key, w.id
+WITH pieces AS MATERIALIZED (
+    SELECT t.trigram, w.client_id, w.name_key, w.id AS widget_id
     FROM unnest(ids, client_ids, name_keys) AS w(id, client_id, name_key),
          unnest(name_trigrams(w.name_key)) AS t(trigram)
 ), added AS (
-    INSERT INTO widget_name_trigrams (trigram, client_id, name_key, widget_id) SELECT * FROM pieces
-)
-INSERT INTO widget_trigram_counts AS c (trigram, n)
-SELECT trigram, count(*) FROM pieces GROUP BY trigram
-ON CONFLICT (trigram) DO UPDATE SET n = c.n + excluded.n;
-$body$;
-
-CREATE FUNCTION widget_name_trigrams_remove(ids UUID[], client_ids UUID[], name_keys TEXT[]) RETURNS VOID
-    LANGUAGE sql
-    AS $body$
-WITH pieces AS (
-    SELECT t.trigram, w.client_id, w.name_key, w.id
-    FROM unnest(ids, client_ids, name_keys) AS w(id, client_id, name_key),
-         unnest(name_trigrams(w.name_key)) AS t(trigram)
+    INSERT INTO widget_name_trigrams (trigram, client_id, name_key, widget_id)
+    SELECT * FROM pieces WHERE sign > 0
 ), removed AS (
     DELETE FROM widget_name_trigrams p USING pieces
-    WHERE (p.trigram, p.client_id, p.name_key, p.widget_id) = (pieces.trigram, pieces.client_id, pieces.name_key, pieces.id)
+    WHERE sign < 0 AND (p.trigram, p.client_id, p.name_key, p.widget_id)
+        = (pieces.trigram, pieces.client_id, pieces.name_key, pieces.widget_id)
+), lowered AS (
+    UPDATE widget_trigram_counts c SET n = c.n - gone.n
+    FROM (SELECT trigram, count(*) AS n FROM pieces WHERE sign < 0 GROUP BY trigram) AS gone
+    WHERE c.trigram = gone.trigram
 )
-UPDATE widget_trigram_counts c SET n = c.n - gone.n
-FROM (SELECT trigram, count(*) AS n FROM pieces GROUP BY trigram) AS gone
-WHERE c.trigram = gone.trigram;
+INSERT INTO widget_trigram_counts AS c (trigram, n)
+SELECT trigram, count(*) FROM pieces WHERE sign > 0 GROUP BY trigram
+ON CONFLICT (trigram) DO UPDATE SET n = c.n + excluded.n;
 -- Pieces no name holds any more.
 DELETE FROM widget_trigram_counts
 WHERE n = 0 AND trigram IN (SELECT unnest(name_trigrams(k)) FROM unnest(name_keys) AS k);
@@ -72,13 +67,13 @@ CREATE FUNCTION widget_name_trigrams_follow() RETURNS TRIGGER
     AS $body$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        PERFORM widget_name_trigrams_add(array_agg(id), array_agg(client_id), array_agg(name_key)) FROM changed_rows;
+        PERFORM widget_name_trigrams_move(array_agg(id), array_agg(client_id), array_agg(name_key), 1) FROM changed_rows;
     ELSIF TG_OP = 'DELETE' THEN
-        PERFORM widget_name_trigrams_remove(array_agg(id), array_agg(client_id), array_agg(name_key)) FROM changed_rows;
+        PERFORM widget_name_trigrams_move(array_agg(id), array_agg(client_id), array_agg(name_key), -1) FROM changed_rows;
     ELSIF TG_OP = 'UPDATE' THEN  -- a rename (or a move to another client), one row
         PERFORM 1 FROM list_row_counts ORDER BY table_name FOR UPDATE;
-        PERFORM widget_name_trigrams_remove(ARRAY[OLD.id], ARRAY[OLD.client_id], ARRAY[OLD.name_key]);
-        PERFORM widget_name_trigrams_add(ARRAY[NEW.id], ARRAY[NEW.client_id], ARRAY[NEW.name_key]);
+        PERFORM widget_name_trigrams_move(ARRAY[OLD.id], ARRAY[OLD.client_id], ARRAY[OLD.name_key], -1);
+        PERFORM widget_name_trigrams_move(ARRAY[NEW.id], ARRAY[NEW.client_id], ARRAY[NEW.name_key], 1);
     ELSE  -- TRUNCATE
         DELETE FROM widget_name_trigrams;
         DELETE FROM widget_trigram_counts;
@@ -144,4 +139,4 @@ $body$;
 
 -- The widgets there are already.
 LOCK TABLE widgets IN SHARE MODE;
-SELECT widget_name_trigrams_add(array_agg(id), array_agg(client_id), array_agg(name_key)) FROM widgets;
+SELECT widget_name_trigrams_move(array_agg(id), array_agg(client_id), array_agg(name_key), 1) FROM widgets;
