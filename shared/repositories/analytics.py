@@ -72,9 +72,12 @@ ROW_COLUMNS = (
     "gap_texts",
     "gap_text_counts",
 )
-# Candidates kept per row, so lists merged over a range rank more than they show.
-KEEP_QUESTIONS = 50
-KEEP_TOPICS = 20
+# Keys kept per row (widget and day), so that lists merged over a range count every key exactly
+# whenever no day of the range had more distinct ones than this (see README "Questions"). A busier
+# day keeps its most asked ones, and a key below that day's cut is under-counted by its count there.
+# The range's read ranks every kept key of every day: these bound its cost.
+KEEP_QUESTIONS = 200
+KEEP_TOPICS = 50
 # Wordings kept per question, with their counts, to pick the most frequent one over a range.
 KEEP_TEXTS = 5
 

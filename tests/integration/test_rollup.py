@@ -467,6 +467,42 @@ async def test_today_is_read_from_its_rollup_and_what_came_after_it(
     ]  # fmt: skip
 
 
+async def test_a_question_below_a_busy_days_top_ranks_is_counted_exactly_over_the_range(
+    db: Database, db_url: str
+) -> None:
+    # Given a day of 200 distinct questions (as many as README promises exact counts for), the one
+    # asked least of them (once) being the question asked most on the next day
+    with psycopg.connect(db_url) as conn:
+        conn.execute("TRUNCATE analytics_rollup_days")
+    widget, _ = await make_widget(db, client=await make_client(db, name="Busy"))
+    others = [f"Other question {n}?" for n in range(199)]
+    rows = [
+        (widget.id, f"s{n}-{k}", at(SAT, "10:00"), text, "answered", 0.9, 100, None, None, "R")
+        for n, text in enumerate(others)
+        for k in range(2)
+    ]
+    rows.append(
+        (widget.id, "t0", at(SAT, "11:00"), "Where is my order?", "answered", 0.9, 100, None, None, "R")
+    )
+    rows += [
+        (widget.id, f"t{n}", at(SUN, "09:00"), "Where is my order?", "answered", 0.9, 100, None, None, "R")
+        for n in range(1, 301)
+    ]
+    insert_logs(db_url, rows)
+
+    # When the two days are read rolled up, and live
+    await roll_up(db, SAT, SUN)
+    stored = await read(db, widget.id, SAT, SUN, "UTC")
+    forget_rollups(db_url)
+    live = await read(db, widget.id, SAT, SUN, "UTC")
+
+    # Then the question counts every time it was asked, the first day's once included
+    assert stored == live
+    top = [(q["normalized"], q["count"]) for q in stored["top_questions"]]
+    assert top[0] == ("where is my order", 301)
+    assert [count for _, count in top[1:]] == [2] * (len(top) - 1)
+
+
 async def test_the_stored_question_key_is_the_normalised_message(db_url: str, dataset: DataSet) -> None:
     # Given logs of many wordings
     corpus = [
