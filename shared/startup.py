@@ -1,4 +1,6 @@
-"""A Lambda handler module's initialisation, without garbage collection until it is done."""
+"""The garbage collector at start-up and while serving: a Lambda handler module's initialisation
+without collections until it is done (`handler_init`), and the dev runner's collector tuned for many
+requests in flight (`tune_collector_for_serving`)."""
 
 from __future__ import annotations
 

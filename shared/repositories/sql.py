@@ -52,11 +52,11 @@ def page_with_total(
     `matches`, when given, replaces how the matches are found: a statement of their ids, as `id`,
     in the list's order, and one of their count (both fixed SQL, read from a kept search index, say).
     """
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     rows = f"{table} {alias}"
     if matches is not None:
         ids, count = matches
     else:
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         ids = f"SELECT id FROM {rows} {where} ORDER BY {order}"
         count = (
             f"SELECT count(*) FROM {rows} {where}"

@@ -246,12 +246,9 @@ async def test_the_search_index_follows_every_write_of_a_name(
 ) -> None:
     async def assert_searches_match_the_names() -> None:
         names = {name for (name,) in operator.rows("SELECT name FROM widgets")}
-        client_names = {
-            name for (name,) in operator.rows("SELECT name FROM widgets WHERE client_id = %s", acme.id)
-        }
         pieces = {name[i : i + n] for name in names for n in (3, 5) for i in range(len(name) - n + 1)}
         for search in sorted(pieces | {"xyz", "SALES", "ales bot"}):
-            for client_id, among in ((None, names), (acme.id, client_names)):
+            for client_id in (None, acme.id):
                 params: dict[str, Any] = {"search": search, "limit": 200}
                 if client_id is not None:
                     params["client_id"] = str(client_id)
@@ -272,7 +269,6 @@ async def test_the_search_index_follows_every_write_of_a_name(
                 )
                 assert sorted(item["name"] for item in body["items"]) == expected, (search, client_id)
                 assert body["total"] == len(expected), (search, client_id)
-                assert set(expected) <= among
         # and the index holds exactly each name's pieces, counted
         assert (
             operator.rows(

@@ -94,6 +94,8 @@ CREATE TRIGGER widgets_name_trigrams_truncate AFTER TRUNCATE ON widgets
     FOR EACH STATEMENT EXECUTE FUNCTION widget_name_trigrams_follow();
 
 -- A search's rarest piece: the one fewest names hold (one no name holds, if any: nothing matches).
+-- Its pieces are name_trigrams' (every `substr(search, i, 3)`), read in a loop that stops at the
+-- first piece no name holds, without name_trigrams' DISTINCT sort (~0.07 ms less a call, measured).
 -- Functions in PL/pgSQL, whose statements are planned once per session, not in every list's
 -- statement (planning them there cost as much as they save).
 CREATE FUNCTION widget_name_piece(search TEXT) RETURNS TEXT
