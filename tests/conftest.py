@@ -31,6 +31,8 @@ DATA_TABLES = (
     "analytics",
     "analytics_rollup_days",
     "analytics_lists",
+    "analytics_list_blocks",
+    "analytics_list_block_spans",
     "webhook_errors",
     "users",
     "rate_limits",

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import psycopg
@@ -597,17 +597,23 @@ ON CONFLICT (widget_id, kind, key, date) DO UPDATE SET
     last_reply = EXCLUDED.last_reply, last_reply_at = EXCLUDED.last_reply_at
 """
 
-# A widget's lists over stored days, in one statement on analytics_lists: the stored counts of the
-# questions, gaps and topics that rank once the live rows' counts (`live_*`, every key they have) are
-# added (ties by key in code-point order, as the service sorts), read from the (widget_id, date)
-# index alone; then the wordings and gap details of only those that rank, by primary key (wordings
-# unnested in the select list, which skips a function scan's tuplestore per row).
+# A widget's lists over stored days, in one statement: the stored counts of the questions, gaps and
+# topics that rank once the live rows' counts (`live_*`, every key they have) are added (ties by key
+# in code-point order, as the service sorts), then the wordings and gap details of only those that
+# rank, by primary key (wordings unnested in the select list, which skips a function scan's
+# tuplestore per row). The stored days come as single days (`days`, from analytics_lists) and whole
+# blocks of days (`levels`, `firsts`, from analytics_list_blocks, 0021), each read from its index
+# (widget, day or block) INCLUDE (kind, key, n) for the ranking.
 # part 'count': (kind, key, n); 'text': (kind, key, text, n); 'gap': a gap's details.
 _STORED_LISTS = """
 WITH counts AS (
     SELECT kind, key, n, true AS stored
     FROM analytics_lists
     WHERE widget_id = %(id)s AND date BETWEEN %(first)s AND %(last)s AND date = ANY(%(days)s::date[])
+    UNION ALL
+    SELECT b.kind, b.key, b.n, true
+    FROM unnest(%(levels)s::smallint[], %(firsts)s::date[]) AS p(level, first_day)
+    JOIN analytics_list_blocks b ON b.widget_id = %(id)s AND b.level = p.level AND b.first_day = p.first_day
     UNION ALL
     SELECT l.kind, l.key, l.n, false
     FROM unnest(%(live_kinds)s::text[], %(live_keys)s::text[], %(live_counts)s::int[]) AS l(kind, key, n)
@@ -627,6 +633,14 @@ ranking AS MATERIALIZED (
         AS k(kind, top) ON k.kind = r.kind AND r.rank <= k.top
     WHERE r.n IS NOT NULL
 ),
+-- Every (key, block) pair, so that each block row is one probe of the primary key (planned from
+-- `ranking` alone, the probes went by key and filtered every block the key has).
+block_winners AS MATERIALIZED (
+    SELECT r.kind, r.key, p.level, p.first_day
+    FROM ranking r
+    CROSS JOIN unnest(%(levels)s::smallint[], %(firsts)s::date[]) AS p(level, first_day)
+    WHERE r.kind IN ('question', 'gap')
+),
 winners AS MATERIALIZED (
     SELECT l.kind, l.key, l.texts, l.text_counts, l.failed, l.low_confidence, l.thumbs_down, l.last_at,
            l.last_reply, l.last_reply_at
@@ -635,6 +649,13 @@ winners AS MATERIALIZED (
         ON l.widget_id = %(id)s AND l.kind = r.kind AND l.key = r.key
        AND l.date BETWEEN %(first)s AND %(last)s AND l.date = ANY(%(days)s::date[])
     WHERE r.kind IN ('question', 'gap')
+    UNION ALL
+    SELECT b.kind, b.key, b.texts, b.text_counts, b.failed, b.low_confidence, b.thumbs_down, b.last_at,
+           b.last_reply, b.last_reply_at
+    FROM block_winners r
+    JOIN analytics_list_blocks b
+        ON b.widget_id = %(id)s AND b.kind = r.kind AND b.key = r.key AND b.level = r.level
+       AND b.first_day = r.first_day
 )
 SELECT 'count' AS part, kind, key, NULL::text AS text, n, NULL::int AS failed, NULL::int AS low_confidence,
        NULL::int AS thumbs_down, NULL::float8 AS last_at, NULL::text AS last_reply, NULL::float8 AS last_reply_at
@@ -652,6 +673,89 @@ FROM winners w
 WHERE w.kind = 'gap'
 GROUP BY w.key
 """
+
+# Blocks of days whose lists are kept summed (0021): 2^level days from a multiple of 2^level days
+# after EPOCH, for these levels (8 to 128 days; smaller blocks hold nearly as many entries as their
+# days, so they would save a read little).
+LIST_BLOCK_LEVELS = (3, 4, 5, 6, 7)
+EPOCH = date(1970, 1, 1)
+
+# The blocks at each level every one of whose days is rolled up (a block with a day not rolled
+# up, a future one say, is never read whole) and that are not listed as built (oldest first).
+_MISSING_LIST_BLOCKS = """
+SELECT lv.level, b.first_day
+FROM unnest(%(levels)s::smallint[]) AS lv(level)
+CROSS JOIN LATERAL (
+    SELECT DATE '1970-01-01' + ((r.date - DATE '1970-01-01') / (1 << lv.level)) * (1 << lv.level) AS first_day
+    FROM analytics_rollup_days r
+    WHERE r.covered_until IS NOT NULL
+    GROUP BY 1
+    HAVING count(*) = 1 << lv.level
+) b
+WHERE NOT EXISTS (SELECT 1 FROM analytics_list_block_spans s WHERE s.level = lv.level AND s.first_day = b.first_day)
+ORDER BY lv.level, b.first_day
+"""
+
+# What a block sums, per widget (each widget's rows by its index, never a scan of the table): its
+# days' list rows (the lowest level) or its two halves' block rows.
+_BLOCK_DAYS = """
+SELECT w.id AS widget_id, t.first_day, l.kind, l.key, l.n, l.texts, l.text_counts, l.failed,
+       l.low_confidence, l.thumbs_down, l.last_at, l.last_reply, l.last_reply_at
+FROM unnest(%(firsts)s::date[]) AS t(first_day)
+CROSS JOIN widgets w
+CROSS JOIN LATERAL (
+    SELECT * FROM analytics_lists l
+    WHERE l.widget_id = w.id AND l.date >= t.first_day AND l.date < t.first_day + %(size)s
+    OFFSET 0  -- kept apart, so it stays one index scan per widget (joined, it was planned as a scan)
+) l
+"""
+_BLOCK_HALVES = """
+SELECT w.id AS widget_id, t.first_day, b.kind, b.key, b.n, b.texts, b.text_counts, b.failed,
+       b.low_confidence, b.thumbs_down, b.last_at, b.last_reply, b.last_reply_at
+FROM unnest(%(firsts)s::date[]) AS t(first_day)
+CROSS JOIN widgets w
+CROSS JOIN LATERAL (
+    SELECT * FROM analytics_list_blocks b
+    WHERE b.widget_id = w.id AND b.level = %(level)s - 1
+      AND b.first_day IN (t.first_day, t.first_day + %(size)s / 2)
+    OFFSET 0
+) b
+"""
+
+# Blocks `firsts` of `level` for every widget: the exact sums of their parts' rows (every wording
+# kept, most frequent first; a gap's latest answered reply from its latest part that has one).
+# Wordings unnested in the select list (a function scan per part row cost twice as much).
+_BUILD_LIST_BLOCKS = """
+WITH parts AS MATERIALIZED ({parts}),
+texts AS (
+    SELECT widget_id, first_day, kind, key, array_agg(t ORDER BY n DESC, t) AS texts,
+           array_agg(n ORDER BY n DESC, t) AS text_counts
+    FROM (SELECT widget_id, first_day, kind, key, t, sum(n)::int AS n
+          FROM (SELECT widget_id, first_day, kind, key, unnest(texts) AS t, unnest(text_counts) AS n
+                FROM parts WHERE kind <> 'topic') u
+          GROUP BY widget_id, first_day, kind, key, t) w
+    GROUP BY widget_id, first_day, kind, key
+),
+sums AS (
+    SELECT widget_id, first_day, kind, key, sum(n)::int AS n, sum(failed)::int AS failed,
+           sum(low_confidence)::int AS low_confidence, sum(thumbs_down)::int AS thumbs_down,
+           max(last_at) AS last_at,
+           (array_agg(last_reply ORDER BY last_reply_at DESC) FILTER (WHERE last_reply_at IS NOT NULL))[1]
+               AS last_reply,
+           max(last_reply_at) AS last_reply_at
+    FROM parts GROUP BY widget_id, first_day, kind, key
+)
+INSERT INTO analytics_list_blocks (widget_id, level, first_day, kind, key, n, texts, text_counts, failed,
+                                   low_confidence, thumbs_down, last_at, last_reply, last_reply_at)
+SELECT s.widget_id, %(level)s, s.first_day, s.kind, s.key, s.n,
+       CASE WHEN s.kind <> 'topic' THEN coalesce(t.texts, '{{}}') END,
+       CASE WHEN s.kind <> 'topic' THEN coalesce(t.text_counts, '{{}}') END,
+       s.failed, s.low_confidence, s.thumbs_down, s.last_at, s.last_reply, s.last_reply_at
+FROM sums s
+LEFT JOIN texts t USING (widget_id, first_day, kind, key)
+"""
+_BUILD_FROM_DAYS = _BUILD_LIST_BLOCKS.format(parts=_BLOCK_DAYS)
+_BUILD_FROM_HALVES = _BUILD_LIST_BLOCKS.format(parts=_BLOCK_HALVES)
 
 
 # A ranked list's wordings flat (`_COMPUTE`'s question_text_lists and gap_text_lists): the top
@@ -852,6 +956,50 @@ async def _recompute(conn: Conn, days: list[date], windows: list[dict[str, Any]]
     return counts
 
 
+async def missing_list_blocks(conn: Conn) -> list[tuple[int, date]]:
+    """The blocks of lists (level, first day) to build: every one of whose days is rolled up and
+    which are not listed as built (each level's oldest first, the lowest level first)."""
+    cur = await conn.execute(_MISSING_LIST_BLOCKS, {"levels": list(LIST_BLOCK_LEVELS)})
+    return [(row["level"], row["first_day"]) for row in await cur.fetchall()]
+
+
+async def build_list_block(conn: Conn, *, level: int, first_day: date) -> int | None:
+    """Build one block of lists for every widget and list it, in one transaction, unless it is
+    listed already; a block above the lowest level is built from its two halves, only when both
+    are listed (else None: nothing done). Returns the rows written. No list row changes meanwhile:
+    the transaction queues behind a rollup (its lock) and holds back other writers of day lists."""
+    size = 1 << level
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('analytics_rollup'), 0)")
+        await conn.execute("LOCK TABLE analytics_lists IN SHARE MODE")
+        await conn.execute(f"SET LOCAL work_mem = '{_ROLLUP_WORK_MEM}'")  # a constant
+        cur = await conn.execute(
+            "SELECT count(*) FILTER (WHERE first_day = %(first)s AND level = %(level)s) AS built, "
+            "count(*) FILTER (WHERE level = %(level)s - 1 AND first_day IN (%(first)s, %(first)s + %(half)s)) "
+            "AS halves FROM analytics_list_block_spans",
+            {"first": first_day, "level": level, "half": size // 2},
+        )
+        state = await cur.fetchone()
+        assert state is not None
+        if state["built"] or (level > LIST_BLOCK_LEVELS[0] and state["halves"] < 2):
+            return None
+        params = {"level": level, "size": size, "firsts": [first_day]}
+        await conn.execute(
+            "DELETE FROM analytics_list_blocks b USING widgets w "
+            "WHERE b.widget_id = w.id AND b.level = %(level)s AND b.first_day = %(first)s",
+            {"level": level, "first": first_day},
+        )
+        cur = await conn.execute(
+            _BUILD_FROM_DAYS if level == LIST_BLOCK_LEVELS[0] else _BUILD_FROM_HALVES, params
+        )
+        rows = cur.rowcount
+        await conn.execute(
+            "INSERT INTO analytics_list_block_spans (level, first_day) VALUES (%(level)s, %(first)s)",
+            {"level": level, "first": first_day},
+        )
+    return rows
+
+
 # How far each UTC day from `first` to `last` is covered, and the latest log of widgets `ids` in
 # [start, end) (one backward index probe each).
 _COVER = (
@@ -861,10 +1009,21 @@ _COVER = (
     "          WHERE date BETWEEN %(first)s AND %(last)s AND covered_until IS NOT NULL), '{}') AS untils, "
     "(SELECT max(l.created_at) FROM unnest(%(ids)s::uuid[]) AS w(id) "
     " CROSS JOIN LATERAL (SELECT c.created_at FROM chat_logs c WHERE c.widget_id = w.id "
-    " AND c.created_at >= %(start)s AND c.created_at < %(end)s ORDER BY c.created_at DESC LIMIT 1) l) AS latest"
+    " AND c.created_at >= %(start)s AND c.created_at < %(end)s ORDER BY c.created_at DESC LIMIT 1) l) AS latest, "
+    "coalesce((SELECT array_agg(level ORDER BY level, first_day) FROM analytics_list_block_spans "
+    "          WHERE first_day BETWEEN %(first)s AND %(last)s), '{}') AS block_levels, "
+    "coalesce((SELECT array_agg(first_day ORDER BY level, first_day) FROM analytics_list_block_spans "
+    "          WHERE first_day BETWEEN %(first)s AND %(last)s), '{}') AS block_firsts"
 )
 
-Cover = tuple[dict[date, datetime], datetime | None]
+
+class Cover(NamedTuple):
+    """What of a range the stored rows hold: how far each UTC day is covered, the range's latest
+    log, and the blocks of lists built (level, first day) that start in it."""
+
+    covered: dict[date, datetime]
+    latest: datetime | None
+    blocks: frozenset[tuple[int, date]] = frozenset()
 
 
 def _cover_params(
@@ -874,7 +1033,11 @@ def _cover_params(
 
 
 def _cover_of(row: Mapping[str, Any]) -> Cover:
-    return dict(zip(row["days"], row["untils"], strict=True)), row["latest"]
+    return Cover(
+        dict(zip(row["days"], row["untils"], strict=True)),
+        row["latest"],
+        frozenset(zip(row["block_levels"], row["block_firsts"], strict=True)),
+    )
 
 
 async def covered_days(
@@ -995,14 +1158,51 @@ async def range_histograms(
     return {row["widget_id"]: (row["buckets"], row["counts"]) for row in await cur.fetchall()}
 
 
+def list_pieces(
+    days: Sequence[date], listed: Collection[tuple[int, date]]
+) -> tuple[list[date], list[tuple[int, date]]]:
+    """The stored days `days` as single days and listed blocks of lists (level, first day): from the
+    earliest day on, the largest listed block starting there all of whose days are in `days`, else
+    the day alone. A 90-day range is then ~5 blocks and up to 14 days instead of 90 days."""
+    stored = set(days)
+    ordered = sorted(stored)
+    singles: list[date] = []
+    blocks: list[tuple[int, date]] = []
+    i = 0
+    while i < len(ordered):
+        day = ordered[i]
+        offset = (day - EPOCH).days
+        for level in reversed(LIST_BLOCK_LEVELS):
+            size = 1 << level
+            if (
+                offset % size == 0
+                and (level, day) in listed
+                and all(day + timedelta(days=n) in stored for n in range(1, size))
+            ):
+                blocks.append((level, day))
+                i += size  # its days are the next `size` of `ordered`
+                break
+        else:
+            singles.append(day)
+            i += 1
+    return singles, blocks
+
+
 def _lists_params(
-    widget_id: UUID, days: Sequence[date], tops: Mapping[str, int], live: Sequence[tuple[str, str, int]]
+    widget_id: UUID,
+    days: Sequence[date],
+    listed: Collection[tuple[int, date]],
+    tops: Mapping[str, int],
+    live: Sequence[tuple[str, str, int]],
 ) -> dict[str, Any]:
+    singles, blocks = list_pieces(days, listed)
     params: dict[str, Any] = {
         "id": widget_id,
-        "days": list(days),
-        "first": min(days),
-        "last": max(days),
+        "days": singles,
+        "first": min(singles, default=None),
+        "last": max(singles, default=None),
+        "levels": [level for level, _ in blocks],
+        "firsts": [first for _, first in blocks],
         "live_kinds": [kind for kind, _, _ in live],
         "live_keys": [key for _, key, _ in live],
         "live_counts": [n for _, _, n in live],
@@ -1017,16 +1217,19 @@ async def stored_lists(
     *,
     widget_id: UUID,
     days: Sequence[date],
+    listed: Collection[tuple[int, date]],
     tops: Mapping[str, int],
     live: Sequence[tuple[str, str, int]],
 ) -> list[dict[str, Any]]:
-    """The stored days' part of a widget's lists, given every (kind, key, count) of its live rows:
-    rows ('count', kind, key, n) for the keys among the first `tops[kind]` of kinds 'question',
-    'gap', 'topic'; ('text', kind, key, text, n) their wordings; ('gap', 'gap', key, ...) the
-    reasons, last time asked (epoch seconds) and latest answered reply of the gaps that rank."""
+    """The stored days' part of a widget's lists, given every (kind, key, count) of its live rows and
+    the blocks of lists `listed` as built (`Cover.blocks`; the days are read through the blocks that
+    fit, `list_pieces`): rows ('count', kind, key, n) for the keys among the first `tops[kind]` of
+    kinds 'question', 'gap', 'topic'; ('text', kind, key, text, n) their wordings; ('gap', 'gap',
+    key, ...) the reasons, last time asked (epoch seconds) and latest answered reply of the gaps
+    that rank."""
     if not days:
         return []  # only stored counts rank here
-    cur = await conn.execute(_STORED_LISTS, _lists_params(widget_id, days, tops, live))
+    cur = await conn.execute(_STORED_LISTS, _lists_params(widget_id, days, listed, tops, live))
     return await cur.fetchall()
 
 
@@ -1036,6 +1239,7 @@ async def stored_utc_with_lists(
     widget_id: UUID,
     days: Sequence[date],
     mixed: Sequence[date],
+    listed: Collection[tuple[int, date]],
     tops: Mapping[str, int],
     live: Sequence[tuple[str, str, int]],
 ) -> tuple[StoredUtc, list[dict[str, Any]]]:
@@ -1045,7 +1249,7 @@ async def stored_utc_with_lists(
         days_cur = await conn.execute(
             _STORED_UTC_DAYS.format(range=_RANGE_HISTOGRAMS), _utc_params([widget_id], days, mixed, True)
         )
-        lists_cur = await conn.execute(_STORED_LISTS, _lists_params(widget_id, days, tops, live))
+        lists_cur = await conn.execute(_STORED_LISTS, _lists_params(widget_id, days, listed, tops, live))
     return _stored_utc_of(await days_cur.fetchall()), await lists_cur.fetchall()
 
 

@@ -518,3 +518,156 @@ async def test_the_stored_question_key_is_the_normalised_message(db_url: str, da
     with psycopg.connect(db_url) as conn:
         rows = conn.execute("SELECT message, question_key FROM chat_logs WHERE user_id = 'q'").fetchall()
     assert sorted(rows) == sorted((m, questions.normalise(m)) for m in corpus)
+
+
+# --- blocks of lists (0021) ------------------------------------------------------------------------
+
+BLOCKS_FIRST = date(2025, 12, 20)  # 40 days to 2026-01-28: blocks of 8, 16 and 32 days fit
+BLOCKS_DAYS = 40
+
+
+def varied_logs(widget_id: uuid.UUID, first: date, days: int) -> list[tuple[Any, ...]]:
+    """A few logs a day whose questions, wordings, failures, confidences, feedback, topics and
+    replies vary from day to day, so that no two days' lists are alike."""
+    rows = []
+    for i in range(days):
+        day = first + timedelta(days=i)
+        for j in range(i % 5 + 2):
+            question = f"question {(i * 3 + j) % 11}"
+            wording = (
+                ("How about ", "how about ", "HOW ABOUT ")[(i + j) % 3]
+                + question
+                + ("?", "", " please")[j % 3]
+            )
+            failed = (i + j) % 9 == 0
+            rows.append((
+                widget_id, f"v{i}-{j % 2}", at(day, f"{(j * 5) % 24:02d}:{(i * 7) % 60:02d}"), wording,
+                "failed" if failed else "answered", None if failed else ((i * 7 + j * 13) % 10) / 10,
+                100 + 37 * j, "down" if (i + j) % 6 == 0 else ("up" if (i + j) % 5 == 0 else None),
+                f"topic {(i + j) % 4}", "" if failed else f"Reply {i}-{j}",
+            ))  # fmt: skip
+    return rows
+
+
+def block_spans(db_url: str) -> set[tuple[int, date]]:
+    with psycopg.connect(db_url) as conn:
+        return set(conn.execute("SELECT level, first_day FROM analytics_list_block_spans").fetchall())
+
+
+async def read_three_ways(db: Database, db_url: str, widget_id: uuid.UUID, ranges: list[tuple[date, date]],
+                          tz: str) -> list[dict[str, Any]]:  # fmt: skip
+    """The ranges read through the blocks, then through the days alone, then live: all equal."""
+    through_blocks = [await read(db, widget_id, first, last, tz) for first, last in ranges]
+    with psycopg.connect(db_url) as conn:
+        spans = conn.execute("SELECT level, first_day FROM analytics_list_block_spans").fetchall()
+        conn.execute("DELETE FROM analytics_list_block_spans")
+    through_days = [await read(db, widget_id, first, last, tz) for first, last in ranges]
+    with psycopg.connect(db_url) as conn:
+        conn.cursor().executemany(
+            "INSERT INTO analytics_list_block_spans (level, first_day) VALUES (%s, %s)", spans
+        )
+        days = conn.execute("SELECT date, covered_until FROM analytics_rollup_days").fetchall()
+        conn.execute("TRUNCATE analytics_rollup_days")
+    live = [await read(db, widget_id, first, last, tz) for first, last in ranges]
+    with psycopg.connect(db_url) as conn:
+        conn.cursor().executemany(
+            "INSERT INTO analytics_rollup_days (date, rolled_up_at, covered_until) VALUES (%s, now(), %s)",
+            days,
+        )
+    assert through_blocks == through_days
+    assert through_blocks == live
+    return through_blocks
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Berlin"])
+async def test_lists_read_through_blocks_of_days_equal_the_days_and_the_live_computation(
+    db: Database, db_url: str, dataset: DataSet, tz: str
+) -> None:
+    # Given 40 days of varied logs (and the data set's weekend), backfilled
+    insert_logs(db_url, varied_logs(dataset.w1.id, BLOCKS_FIRST, BLOCKS_DAYS))
+    last = BLOCKS_FIRST + timedelta(days=BLOCKS_DAYS - 1)
+    summary = await rollup.run_rollup(
+        job(db, db_url, now=at(last + timedelta(days=1), "10:00"), since=BLOCKS_FIRST)
+    )
+
+    # Then the blocks every one of whose days was rolled up are built: 8, 16 and 32 days long
+    spans = block_spans(db_url)
+    assert summary["list_blocks_built"] == len(spans) > 0
+    assert {level for level, _ in spans} == {3, 4, 5}
+    for level, first_day in spans:
+        assert (first_day - analytics_repo.EPOCH).days % (1 << level) == 0
+        block_end = first_day + timedelta(days=(1 << level) - 1)
+        assert first_day >= BLOCKS_FIRST and block_end <= last + timedelta(days=1)  # the run's today too
+
+    # When ranges that take whole blocks, parts of blocks and none are read through the blocks, the
+    # days alone and live
+    ranges = [(BLOCKS_FIRST, last), (BLOCKS_FIRST + timedelta(days=3), last - timedelta(days=2)),
+              (date(2026, 1, 1), date(2026, 1, 8)), (date(2026, 1, 2), date(2026, 1, 9)), (SAT, SUN)]  # fmt: skip
+    answers = await read_three_ways(db, db_url, dataset.w1.id, ranges, tz)
+
+    # Then all three give the same answers, with gaps and wordings to compare
+    assert answers[0]["totals"]["chats"] > 100
+    assert len(answers[0]["top_questions"]) == 10 and len(answers[0]["knowledge_gaps"]) > 10
+    # (the whole range, in UTC, is read as a block of 32 days from 2025-12-26 and 8 days alone)
+    whole = [BLOCKS_FIRST + timedelta(days=n) for n in range(BLOCKS_DAYS)]
+    assert analytics_repo.list_pieces(whole, spans) == (whole[:6] + whole[-2:], [(5, date(2025, 12, 26))])
+    assert any(gap["last_reply"] for gap in answers[0]["knowledge_gaps"])
+
+
+async def test_a_day_rolled_up_again_unlists_its_blocks_until_they_are_built_again(
+    db: Database, db_url: str, dataset: DataSet
+) -> None:
+    # Given 40 backfilled days with their blocks built
+    insert_logs(db_url, varied_logs(dataset.w1.id, BLOCKS_FIRST, BLOCKS_DAYS))
+    last = BLOCKS_FIRST + timedelta(days=BLOCKS_DAYS - 1)
+    now = at(last + timedelta(days=1), "10:00")
+    await rollup.run_rollup(job(db, db_url, now=now, since=BLOCKS_FIRST))
+    built = block_spans(db_url)
+
+    # When a day inside blocks gets new logs (w1's and w2's) and is rolled up again
+    day = date(2026, 1, 5)
+    insert_logs(db_url, [
+        (dataset.w1.id, "n1", at(day, "12:00"), "Brand new question?", "failed", None, 300, None, None, ""),
+        (dataset.w2.id, "n2", at(day, "12:00"), "Brand new question?", "answered", 0.1, 300, "down", None, "No"),
+    ])  # fmt: skip
+    await roll_up(db, day)
+
+    # Then every block holding that day is unlisted (the reads take its days instead), no other
+    assert block_spans(db_url) == {
+        (level, first) for level, first in built if not first <= day < first + timedelta(days=1 << level)
+    }
+    whole = [(BLOCKS_FIRST, last)]
+    for widget in (dataset.w1.id, dataset.w2.id):
+        await read_three_ways(db, db_url, widget, whole, "UTC")
+
+    # When the job runs next, it builds them again, and they hold the new logs
+    summary = await rollup.run_rollup(job(db, db_url, now=now))
+    assert block_spans(db_url) == built and summary["list_blocks_built"] == 3
+    answer = (await read_three_ways(db, db_url, dataset.w2.id, whole, "UTC"))[0]
+    assert answer["knowledge_gaps"][0]["normalized"] == "brand new question"
+
+
+async def test_a_deleted_widget_takes_its_block_rows_and_leaves_the_others_blocks_listed(
+    db: Database, db_url: str, dataset: DataSet
+) -> None:
+    # Given two widgets' 40 backfilled days with their blocks built
+    insert_logs(db_url, varied_logs(dataset.w1.id, BLOCKS_FIRST, BLOCKS_DAYS))
+    insert_logs(db_url, varied_logs(dataset.w3.id, BLOCKS_FIRST, BLOCKS_DAYS))
+    last = BLOCKS_FIRST + timedelta(days=BLOCKS_DAYS - 1)
+    await rollup.run_rollup(job(db, db_url, now=at(last + timedelta(days=1), "10:00"), since=BLOCKS_FIRST))
+    built = block_spans(db_url)
+
+    # When w1 is deleted (its days' rows go with it)
+    with psycopg.connect(db_url) as conn:
+        conn.execute("DELETE FROM widgets WHERE id = %s", (dataset.w1.id,))
+        left = {row[0] for row in conn.execute("SELECT DISTINCT widget_id FROM analytics_list_blocks")}
+
+    # Then its block rows went too, and w3's blocks are still listed and read as its days
+    assert left == {dataset.w2.id, dataset.w3.id}  # w2: the data set's "Hi" on Saturday
+    assert block_spans(db_url) == built
+    await read_three_ways(db, db_url, dataset.w3.id, [(BLOCKS_FIRST, last)], "UTC")
+
+    # When w3's stored days are deleted as the demo purge deletes them, its blocks are unlisted
+    with psycopg.connect(db_url) as conn:
+        conn.execute("DELETE FROM analytics WHERE widget_id = %s", (dataset.w3.id,))
+    assert block_spans(db_url) == set()
