@@ -110,6 +110,16 @@ class Database:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
+    def clone(self) -> Database:
+        """Another Database on the same server with the same bounds and one connection of its own
+        (the rollup's backfill computes two days at once)."""
+        return Database(
+            self._url,
+            statement_timeout_ms=self._statement_timeout_ms,
+            operation_timeout=self._operation_timeout,
+            prepared_statements=self._prepare_threshold is not None,
+        )
+
     async def close(self) -> None:
         """Close every idle connection (the dev runner and tests call this on shutdown)."""
         while self._idle:

@@ -9,9 +9,9 @@ same numbers computed by one aggregate query straight over chat_logs, in the sam
 
 --keep leaves database cwp_bench_analytics_<rows> on the bench server; --reuse (implies --keep)
 migrates and reuses it when it holds the bench's widgets and exactly <rows> logs (generated earlier
-today, so "today" and the 90-day range still fall on its data; an earlier run's traffic logs are
-deleted first), else generates it afresh. A reused run redoes the backfill, the rollups and the
-reads on the same rows; its generate s reads 0.
+today, so "today" and the 90-day range still fall on its data; an earlier run's traffic logs and
+everything the rollup wrote are deleted first), else generates it afresh. A reused run redoes the
+backfill from nothing, the rollups and the reads on the same rows; its generate s reads 0.
 
 The 15-minute rollup is timed as it runs in production: before each of its three runs, fifteen
 minutes' worth of new logs (at the size's average rate) are written a few minutes before it, so
@@ -179,6 +179,9 @@ SELECT w.ids[1 + (i %% %(widgets)s)], 'traffic-' || %(round)s || '-' || (i / 4),
 FROM generate_series(0, %(n)s - 1) AS i, (SELECT array_agg(id ORDER BY id) AS ids FROM widgets) AS w
 """
 _TRAFFIC_SESSIONS = "user_id LIKE 'traffic-%%'"
+_ROLLUP_TABLES = (
+    "analytics", "analytics_lists", "analytics_list_blocks", "analytics_list_block_spans", "analytics_rollup_days",
+)  # fmt: skip
 
 
 def add_traffic(url: str, rows: int, round_: int) -> int:
@@ -300,6 +303,9 @@ def _reusable(url: str, rows: int) -> list[str] | None:
     with psycopg.connect(url) as conn:
         widgets = [str(r[0]) for r in conn.execute("SELECT id FROM widgets ORDER BY id").fetchall()]
         conn.execute(f"DELETE FROM chat_logs WHERE {_TRAFFIC_SESSIONS}")  # an earlier run's
+        # Everything the rollup wrote, so that the backfill starts from nothing, as a fresh one does
+        # (over rows it left, it rewrites only the list rows that changed: none).
+        conn.execute(f"TRUNCATE {', '.join(_ROLLUP_TABLES)}")
         count = conn.execute("SELECT count(*) FROM chat_logs").fetchone()
     return widgets if len(widgets) == WIDGETS and count is not None and count[0] == rows else None
 

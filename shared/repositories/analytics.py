@@ -793,6 +793,10 @@ def _compute_sql() -> str:
 # query's own hash, part of every day's fingerprint (a changed query recomputes).
 _COMPUTE_SQL = _compute_sql()
 _UPSERT_SQL = _UPSERT.format(compute=_COMPUTE_SQL)
+# The same in two steps (upsert_days' `compute_unlocked`): the days' rows computed into a temporary
+# table first, without the rollup's lock, then upserted from it under the lock.
+_COMPUTE_INTO_SQL = f"CREATE TEMPORARY TABLE rollup_computed ON COMMIT DROP AS {_COMPUTE_SQL}"
+_UPSERT_COMPUTED_SQL = _UPSERT.format(compute="SELECT * FROM rollup_computed")
 _COMPUTE_HASH = hashlib.sha256(_COMPUTE_SQL.encode()).hexdigest()
 
 
@@ -870,6 +874,7 @@ async def upsert_days(
     settle_margin: timedelta,
     skip_unchanged: bool = False,
     fingerprint_from: date | None = None,
+    compute_unlocked: bool = False,
 ) -> tuple[int, int]:
     """Roll up the UTC days `days` for every widget in one transaction (rows written, stale rows
     deleted): each day over [its start, the earlier of its end and `settle_margin` before now), all
@@ -879,12 +884,18 @@ async def upsert_days(
     from `fingerprint_from` on. With `skip_unchanged`, a day whose fingerprint is the one stored by
     its last rollup is not computed again, only its cover moves (its rows are what computing it
     again would give). Rollups queue on one lock (the running
-    totals chain the days), and runs over the same days give the same rows."""
+    totals chain the days), and runs over the same days give the same rows.
+
+    With `compute_unlocked` (a backfill's settled days: no fingerprint, nothing skipped), the days'
+    rows are computed before the lock is taken, into a temporary table, so that another day can be
+    computed meanwhile while this one waits to be written; the running totals come out the same
+    whatever order the days are written in (a day written before an earlier one is moved by how
+    much that one changed, as an earlier day rolled up again moves the later ones)."""
     days = sorted(set(days))
     if not days:
         return 0, 0
+    assert not (compute_unlocked and (skip_unchanged or fingerprint_from is not None))
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('analytics_rollup'), 0)")
         await conn.execute(f"SET LOCAL work_mem = '{_ROLLUP_WORK_MEM}'")  # a constant
         cur = await conn.execute(
             "SELECT s.day, s.lo, least(s.lo + interval '1 day', greatest(s.lo, now() - %(margin)s::interval)) AS cut "
@@ -893,6 +904,9 @@ async def upsert_days(
             {"days": days, "margin": settle_margin},
         )
         windows = await cur.fetchall()
+        if compute_unlocked:
+            await conn.execute(_COMPUTE_INTO_SQL, _compute_params(windows))
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('analytics_rollup'), 0)")
         # Before computing: a log that lands after this is in the next run's fingerprint, not in this one's.
         cur = await conn.execute(
             _FINGERPRINTS,
@@ -912,7 +926,9 @@ async def upsert_days(
         ]
         counts = {"written": 0, "deleted": 0}
         if todo:
-            counts = await _recompute(conn, todo, [w for w in windows if w["day"] in todo])
+            counts = await _recompute(
+                conn, todo, [w for w in windows if w["day"] in todo], computed=compute_unlocked
+            )
         await conn.execute(
             "INSERT INTO analytics_rollup_days (date, rolled_up_at, covered_until, fingerprint) "
             "SELECT d, now(), c, f FROM unnest(%(days)s::date[], %(cuts)s::timestamptz[], %(fingerprints)s::text[]) "
@@ -928,24 +944,31 @@ async def upsert_days(
     return int(counts["written"]), int(counts["deleted"])
 
 
-async def _recompute(conn: Conn, days: list[date], windows: list[dict[str, Any]]) -> dict[str, Any]:
-    """upsert_days' computing part, inside its transaction: the days' rows, list rows and running
-    histograms, and the running histograms of the rows after them."""
+def _compute_params(windows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The computing query's parameters for upsert_days' windows (UTC days, every widget)."""
+    return {
+        **_segment_params([Segment(w["day"], w["lo"], w["cut"]) for w in windows]),
+        "tz": "UTC",
+        "widget_ids": None,
+    }
+
+
+async def _recompute(
+    conn: Conn, days: list[date], windows: list[dict[str, Any]], *, computed: bool
+) -> dict[str, Any]:
+    """upsert_days' writing part, inside its transaction and lock: the days' rows (computed now, or
+    already into `rollup_computed`), list rows and running histograms, and the running histograms
+    of the rows after them."""
     cur = await conn.execute(
         "SELECT EXISTS (SELECT 1 FROM analytics WHERE date > %(last)s) AS later", {"last": days[-1]}
     )
     later = await cur.fetchone()
     assert later is not None
     old = await _days_histograms(conn, days) if later["later"] else None
-    cur = await conn.execute(
-        _UPSERT_SQL,
-        {
-            **_segment_params([Segment(w["day"], w["lo"], w["cut"]) for w in windows]),
-            "tz": "UTC",
-            "widget_ids": None,
-            "days": days,
-        },
-    )
+    if computed:
+        cur = await conn.execute(_UPSERT_COMPUTED_SQL, {"days": days})
+    else:
+        cur = await conn.execute(_UPSERT_SQL, {**_compute_params(windows), "days": days})
     counts = await cur.fetchone()
     assert counts is not None
     await conn.execute(_WRITE_LISTS, {"days": days})

@@ -5,6 +5,8 @@ day rolled up twice gives the same rows."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from datetime import UTC, date, timedelta
 from typing import Any
 
@@ -19,10 +21,18 @@ from shared.repositories import analytics
 SETTLE_MARGIN = timedelta(minutes=5)
 # Stop a backfill with this much time left, leaving the rest to the next run.
 _RESERVE_SECONDS = 30.0
+# A backfill computes this many days at once, each on its own connection (the computing is per log
+# and single-threaded in Postgres: a second day uses a second core while the first is written).
+BACKFILL_WORKERS = 2
 
 
 async def rollup_day(
-    db: Database, day: date, *, today: date | None = None, skip_unchanged: bool = False
+    db: Database,
+    day: date,
+    *,
+    today: date | None = None,
+    skip_unchanged: bool = False,
+    compute_unlocked: bool = False,
 ) -> tuple[int, int]:
     """Roll up one UTC day for every widget, in one transaction: (rows written, stale rows deleted).
     Yesterday and today (given `today`) keep a fingerprint of their logs; with `skip_unchanged`, a
@@ -37,19 +47,21 @@ async def rollup_day(
         settle_margin=SETTLE_MARGIN,
         skip_unchanged=skip_unchanged,
         fingerprint_from=today - timedelta(days=1) if today else None,
+        compute_unlocked=compute_unlocked,
     )
 
 
 async def run_rollup(job: JobContext) -> dict[str, Any]:
-    """The job: yesterday and today, or every day from `since` to today; oldest first."""
+    """The job: yesterday and today, or every day from `since` to today; oldest first. A backfill
+    computes the days before yesterday two at a time (`_settled_days`), then yesterday and today."""
     today = job.now.astimezone(UTC).date()
     first = job.since or today - timedelta(days=1)
     if first > today:
         raise ValueError(f"'since' ({first}) is after today ({today})")
     days = [first + timedelta(days=n) for n in range((today - first).days + 1)]
-    written = deleted = 0
-    done: list[date] = []
-    for day in days:
+    settled = [day for day in days if day < today - timedelta(days=1)]
+    done, written, deleted = await _settled_days(job, settled)
+    for day in days[len(done) :] if len(done) == len(settled) else []:
         if done and job.remaining_seconds() < _RESERVE_SECONDS:
             job.logger.warning("rollup stopped for time", extra={"next_day": day.isoformat()})
             break
@@ -68,6 +80,41 @@ async def run_rollup(job: JobContext) -> dict[str, Any]:
         "list_blocks_built": blocks,
         "complete": len(done) == len(days),
     }
+
+
+async def _settled_days(job: JobContext, days: list[date]) -> tuple[list[date], int, int]:
+    """A backfill's days before yesterday (no fingerprints, nothing skipped), oldest first, by
+    BACKFILL_WORKERS workers with a connection each: a worker computes its day while another's
+    waits for, or holds, the rollup's lock to write (`compute_unlocked`). The days done (in order:
+    a worker takes the next day only with time left, so they are the first ones), rows written and
+    stale rows deleted."""
+    queue = deque(days)
+    done: list[date] = []
+    counts = [0, 0]
+
+    async def worker(db: Database) -> None:
+        while queue:
+            if job.remaining_seconds() < _RESERVE_SECONDS:
+                job.logger.warning("rollup stopped for time", extra={"next_day": queue[0].isoformat()})
+                queue.clear()
+                return
+            day = queue.popleft()
+            rows, stale = await rollup_day(db, day, compute_unlocked=True)
+            counts[0] += rows
+            counts[1] += stale
+            done.append(day)
+
+    extra = [job.db.clone() for _ in range(BACKFILL_WORKERS - 1)] if len(days) > 1 else []
+    try:
+        async with asyncio.TaskGroup() as group:
+            for db in (job.db, *extra):
+                group.create_task(worker(db))
+    except ExceptionGroup as failed:  # the other worker was cancelled: report what failed, as one day would
+        raise failed.exceptions[0] from None
+    finally:
+        for db in extra:
+            await db.close()
+    return sorted(done), counts[0], counts[1]
 
 
 async def build_list_blocks(job: JobContext) -> int:

@@ -671,3 +671,22 @@ async def test_a_deleted_widget_takes_its_block_rows_and_leaves_the_others_block
     with psycopg.connect(db_url) as conn:
         conn.execute("DELETE FROM analytics WHERE widget_id = %s", (dataset.w3.id,))
     assert block_spans(db_url) == set()
+
+
+async def test_a_backfill_computing_two_days_at_once_writes_what_one_day_at_a_time_writes(
+    db: Database, db_url: str, dataset: DataSet
+) -> None:
+    # Given 40 days of varied logs for two widgets, rolled up one day at a time, oldest first
+    insert_logs(db_url, varied_logs(dataset.w1.id, BLOCKS_FIRST, BLOCKS_DAYS))
+    insert_logs(db_url, varied_logs(dataset.w2.id, BLOCKS_FIRST + timedelta(days=3), BLOCKS_DAYS - 5))
+    days = [BLOCKS_FIRST + timedelta(days=n) for n in range(BLOCKS_DAYS)]
+    await roll_up(db, *days)
+    one_at_a_time = stored(db_url)
+
+    # When the backfill job recomputes them (the days before yesterday two at a time)
+    summary = await rollup.run_rollup(job(db, db_url, now=at(days[-1] + timedelta(days=2), "10:00"),
+                                          since=BLOCKS_FIRST))  # fmt: skip
+
+    # Then every row, running histograms included, is what the one-day-at-a-time run wrote
+    assert summary["complete"] is True and summary["days"] == BLOCKS_DAYS + 2
+    assert stored(db_url) == one_at_a_time
