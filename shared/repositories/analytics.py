@@ -990,37 +990,41 @@ async def build_list_block(conn: Conn, *, level: int, first_day: date) -> int | 
     """Build one block of lists for every widget and list it, in one transaction, unless it is
     listed already; a block above the lowest level is built from its two halves, only when both
     are listed (else None: nothing done). Returns the rows written. No list row changes meanwhile:
-    the transaction queues behind a rollup (its lock) and holds back other writers of day lists."""
+    the transaction waits for a rollup to end (its lock, taken here shared: blocks are built side
+    by side) and holds back every writer of day lists (a SHARE lock on them)."""
     size = 1 << level
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('analytics_rollup'), 0)")
+        await conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext('analytics_rollup'), 0)")
         await conn.execute("LOCK TABLE analytics_lists IN SHARE MODE")
         await conn.execute(f"SET LOCAL work_mem = '{_ROLLUP_WORK_MEM}'")  # a constant
+        if level > LIST_BLOCK_LEVELS[0]:
+            cur = await conn.execute(
+                "SELECT count(*) AS halves FROM analytics_list_block_spans "
+                "WHERE level = %(level)s - 1 AND first_day IN (%(first)s, %(first)s + %(half)s)",
+                {"first": first_day, "level": level, "half": size // 2},
+            )
+            halves = await cur.fetchone()
+            if halves is None or halves["halves"] < 2:
+                return None
+        # Listed first (readers see it only with the rows, at commit): a second build of the same
+        # block waits here for this one to commit, then finds it listed.
         cur = await conn.execute(
-            "SELECT count(*) FILTER (WHERE first_day = %(first)s AND level = %(level)s) AS built, "
-            "count(*) FILTER (WHERE level = %(level)s - 1 AND first_day IN (%(first)s, %(first)s + %(half)s)) "
-            "AS halves FROM analytics_list_block_spans",
-            {"first": first_day, "level": level, "half": size // 2},
+            "INSERT INTO analytics_list_block_spans (level, first_day) VALUES (%(level)s, %(first)s) "
+            "ON CONFLICT (level, first_day) DO NOTHING RETURNING level",
+            {"level": level, "first": first_day},
         )
-        state = await cur.fetchone()
-        assert state is not None
-        if state["built"] or (level > LIST_BLOCK_LEVELS[0] and state["halves"] < 2):
+        if await cur.fetchone() is None:
             return None
-        params = {"level": level, "size": size, "firsts": [first_day]}
         await conn.execute(
             "DELETE FROM analytics_list_blocks b USING widgets w "
             "WHERE b.widget_id = w.id AND b.level = %(level)s AND b.first_day = %(first)s",
             {"level": level, "first": first_day},
         )
         cur = await conn.execute(
-            _BUILD_FROM_DAYS if level == LIST_BLOCK_LEVELS[0] else _BUILD_FROM_HALVES, params
+            _BUILD_FROM_DAYS if level == LIST_BLOCK_LEVELS[0] else _BUILD_FROM_HALVES,
+            {"level": level, "size": size, "firsts": [first_day]},
         )
-        rows = cur.rowcount
-        await conn.execute(
-            "INSERT INTO analytics_list_block_spans (level, first_day) VALUES (%(level)s, %(first)s)",
-            {"level": level, "first": first_day},
-        )
-    return rows
+        return cur.rowcount
 
 
 # How far each UTC day from `first` to `last` is covered, and the latest log of widgets `ids` in

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -21,9 +22,12 @@ from shared.repositories import analytics
 SETTLE_MARGIN = timedelta(minutes=5)
 # Stop a backfill with this much time left, leaving the rest to the next run.
 _RESERVE_SECONDS = 30.0
-# A backfill computes this many days at once, each on its own connection (the computing is per log
-# and single-threaded in Postgres: a second day uses a second core while the first is written).
-BACKFILL_WORKERS = 2
+# A backfill computes this many days (and builds this many blocks of lists) at once, each on its own
+# connection: the computing is per log and single-threaded in Postgres, so a second day uses a
+# second core while the first is written.
+PARALLEL_WORKERS = 2
+
+T = TypeVar("T")
 
 
 async def rollup_day(
@@ -83,37 +87,19 @@ async def run_rollup(job: JobContext) -> dict[str, Any]:
 
 
 async def _settled_days(job: JobContext, days: list[date]) -> tuple[list[date], int, int]:
-    """A backfill's days before yesterday (no fingerprints, nothing skipped), oldest first, by
-    BACKFILL_WORKERS workers with a connection each: a worker computes its day while another's
-    waits for, or holds, the rollup's lock to write (`compute_unlocked`). The days done (in order:
-    a worker takes the next day only with time left, so they are the first ones), rows written and
-    stale rows deleted."""
-    queue = deque(days)
-    done: list[date] = []
+    """A backfill's days before yesterday (no fingerprints, nothing skipped), oldest first, two at a
+    time (`_in_parallel`): a worker computes its day while the other's waits for, or holds, the
+    rollup's lock to write (`compute_unlocked`). The days done (the first ones: a worker takes the
+    next day only with time left), rows written and stale rows deleted."""
     counts = [0, 0]
 
-    async def worker(db: Database) -> None:
-        while queue:
-            if job.remaining_seconds() < _RESERVE_SECONDS:
-                job.logger.warning("rollup stopped for time", extra={"next_day": queue[0].isoformat()})
-                queue.clear()
-                return
-            day = queue.popleft()
-            rows, stale = await rollup_day(db, day, compute_unlocked=True)
-            counts[0] += rows
-            counts[1] += stale
-            done.append(day)
+    async def roll_up(db: Database, day: date) -> bool:
+        rows, stale = await rollup_day(db, day, compute_unlocked=True)
+        counts[0] += rows
+        counts[1] += stale
+        return True
 
-    extra = [job.db.clone() for _ in range(BACKFILL_WORKERS - 1)] if len(days) > 1 else []
-    try:
-        async with asyncio.TaskGroup() as group:
-            for db in (job.db, *extra):
-                group.create_task(worker(db))
-    except ExceptionGroup as failed:  # the other worker was cancelled: report what failed, as one day would
-        raise failed.exceptions[0] from None
-    finally:
-        for db in extra:
-            await db.close()
+    done = await _in_parallel(job, days, roll_up, "rollup stopped for time")
     return sorted(done), counts[0], counts[1]
 
 
@@ -121,23 +107,63 @@ async def build_list_blocks(job: JobContext) -> int:
     """Build the blocks of lists the reads may use (README "Analytics"): those every one of whose
     days is rolled up and that are not listed as built since a day under them last changed (a
     rollup unlists them). Most runs build none: a block is built on the day its last day is, again
-    while that day changes, and a backfill's once at its end. Lowest level first (a block is built
-    from its halves), one block per transaction; how many were built. A block left unbuilt (time,
-    or a widget deleted while it was built) costs reads only time: they read its days instead."""
-    built = 0
-    for level, first_day in await job.db.run(analytics.missing_list_blocks):
-        if job.remaining_seconds() < _RESERVE_SECONDS:
-            job.logger.warning(
-                "list blocks left for the next run", extra={"level": level, "first_day": str(first_day)}
-            )
-            break
+    while that day changes, and a backfill's at its end. Lowest level first (a block is built from
+    its halves), two blocks at a time (`_in_parallel`), one per transaction; how many were built. A
+    block left unbuilt (time, or a widget deleted while it was built) costs reads only time: they
+    read its days instead."""
+
+    async def build(db: Database, block: tuple[int, date]) -> bool:
+        level, first_day = block
         try:
-            rows = await job.db.run(analytics.build_list_block, level=level, first_day=first_day)
+            return await db.run(analytics.build_list_block, level=level, first_day=first_day) is not None
         except (psycopg.errors.DeadlockDetected, psycopg.errors.ForeignKeyViolation) as exc:
             job.logger.warning(
                 "list block not built",
                 extra={"level": level, "first_day": str(first_day), "error": type(exc).__name__},
             )
-            continue
-        built += rows is not None
+            return False
+
+    missing = await job.db.run(analytics.missing_list_blocks)
+    built = 0
+    for level in analytics.LIST_BLOCK_LEVELS:
+        blocks = [block for block in missing if block[0] == level]
+        done = await _in_parallel(job, blocks, build, "list blocks left for the next run")
+        built += len(done)
+        if len(done) < len(blocks) and job.remaining_seconds() < _RESERVE_SECONDS:
+            break
     return built
+
+
+async def _in_parallel(
+    job: JobContext,
+    items: list[T],
+    work: Callable[[Database, T], Awaitable[bool]],
+    stop_message: str,
+) -> list[T]:
+    """`work(db, item)` for every item, in order, by PARALLEL_WORKERS workers with a connection each
+    (the job's and clones of it); a worker takes the next item only with time left (then logs
+    `stop_message` and every worker stops). The items whose work returned True."""
+    queue = deque(items)
+    done: list[T] = []
+
+    async def worker(db: Database) -> None:
+        while queue:
+            if job.remaining_seconds() < _RESERVE_SECONDS:
+                job.logger.warning(stop_message, extra={"next": str(queue[0])})
+                queue.clear()
+                return
+            item = queue.popleft()
+            if await work(db, item):
+                done.append(item)
+
+    extra = [job.db.clone() for _ in range(min(PARALLEL_WORKERS, len(items)) - 1)]
+    try:
+        async with asyncio.TaskGroup() as group:
+            for db in (job.db, *extra):
+                group.create_task(worker(db))
+    except ExceptionGroup as failed:  # the others were cancelled: raise what failed, as one worker would
+        raise failed.exceptions[0] from None
+    finally:
+        for db in extra:
+            await db.close()
+    return done
