@@ -4,6 +4,7 @@ computation agree."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -690,3 +691,45 @@ async def test_a_backfill_computing_two_days_at_once_writes_what_one_day_at_a_ti
     # Then every row, running histograms included, is what the one-day-at-a-time run wrote
     assert summary["complete"] is True and summary["days"] == BLOCKS_DAYS + 2
     assert stored(db_url) == one_at_a_time
+
+
+async def test_two_builds_of_the_same_block_at_once_build_it_once(
+    db: Database, db_url: str, dataset: DataSet
+) -> None:
+    # Given 40 backfilled days whose 8-day block from 2026-01-11 is then unlisted by a new log
+    insert_logs(db_url, varied_logs(dataset.w1.id, BLOCKS_FIRST, BLOCKS_DAYS))
+    last = BLOCKS_FIRST + timedelta(days=BLOCKS_DAYS - 1)
+    await rollup.run_rollup(job(db, db_url, now=at(last + timedelta(days=1), "10:00"), since=BLOCKS_FIRST))
+    first_day = date(2026, 1, 11)
+    assert (first_day - analytics_repo.EPOCH).days % 8 == 0
+    with psycopg.connect(db_url) as conn:
+        before = conn.execute(
+            "SELECT * FROM analytics_list_blocks WHERE level = 3 AND first_day = %s ORDER BY kind, key",
+            [first_day],
+        ).fetchall()
+    insert_logs(
+        db_url,
+        [(dataset.w1.id, "n", at(first_day, "09:00"), "Late one?", "answered", 0.9, 1, None, None, "x")],
+    )
+    await roll_up(db, first_day)
+    assert (3, first_day) not in block_spans(db_url)
+
+    # When two connections build it at the same moment
+    other = db.clone()
+    try:
+        results = await asyncio.gather(
+            db.run(analytics_repo.build_list_block, level=3, first_day=first_day),
+            other.run(analytics_repo.build_list_block, level=3, first_day=first_day),
+        )
+    finally:
+        await other.close()
+
+    # Then one built it (its rows now with the new question) and the other found it built
+    assert sorted(results, key=lambda r: r is None) == [len(before) + 1, None]
+    assert (3, first_day) in block_spans(db_url)
+    with psycopg.connect(db_url) as conn:
+        keys = conn.execute(
+            "SELECT key FROM analytics_list_blocks WHERE level = 3 AND first_day = %s AND kind = 'question'",
+            [first_day],
+        ).fetchall()
+    assert ("late one",) in keys and len(keys) == len(set(keys))
