@@ -75,6 +75,8 @@ async def run_rollup(job: JobContext) -> dict[str, Any]:
         deleted += stale
         done.append(day)
     blocks = await build_list_blocks(job) if len(done) == len(days) else 0
+    if job.since is not None and done:
+        await job.db.run(analytics.analyze_rollup_tables)
     return {
         "days": len(done),
         "first_day": done[0].isoformat() if done else None,
