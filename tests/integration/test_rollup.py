@@ -733,3 +733,36 @@ async def test_two_builds_of_the_same_block_at_once_build_it_once(
             [first_day],
         ).fetchall()
     assert ("late one",) in keys and len(keys) == len(set(keys))
+
+
+class ShrinkingLambdaTime:
+    """A Lambda context whose time left falls under the rollup's reserve after `calls` questions."""
+
+    def __init__(self, calls: int) -> None:
+        self.calls = calls
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.calls -= 1
+        return 600_000 if self.calls >= 0 else 10_000
+
+
+async def test_a_backfill_short_of_time_stops_after_a_first_run_of_days_and_says_so(
+    db: Database, db_url: str, dataset: DataSet
+) -> None:
+    # Given 40 days of logs and a Lambda invocation with time for only a few of them
+    insert_logs(db_url, varied_logs(dataset.w1.id, BLOCKS_FIRST, BLOCKS_DAYS))
+    now = at(BLOCKS_FIRST + timedelta(days=BLOCKS_DAYS), "10:00")
+    context = JobContext("analytics_rollup", make_settings(db_url), db, {"since": BLOCKS_FIRST.isoformat()}, now,
+                         logger, lambda_context=ShrinkingLambdaTime(6))  # fmt: skip
+
+    # When the backfill runs
+    summary = await rollup.run_rollup(context)
+
+    # Then it stopped, reporting the first days it did, which are exactly the days rolled up
+    assert summary["complete"] is False and summary["list_blocks_built"] == 0
+    assert summary["first_day"] == BLOCKS_FIRST.isoformat() and 0 < summary["days"] < BLOCKS_DAYS
+    last = date.fromisoformat(summary["last_day"])
+    assert (last - BLOCKS_FIRST).days + 1 == summary["days"]
+    with psycopg.connect(db_url) as conn:
+        rolled = [row[0] for row in conn.execute("SELECT date FROM analytics_rollup_days ORDER BY date")]
+    assert rolled == [BLOCKS_FIRST + timedelta(days=n) for n in range(summary["days"])]
