@@ -1302,14 +1302,19 @@ async def get_client_name(conn: Conn, *, client_id: UUID) -> str | None:
 
 @contextlib.asynccontextmanager
 async def read_only(conn: Conn) -> AsyncIterator[Conn]:
-    """A read-only transaction on `conn`: any write inside it fails (DESIGN.md "Analytics")."""
-    await conn.set_read_only(True)  # BEGIN READ ONLY: no statement of its own
+    """A read-only transaction on `conn`: any write inside it fails (DESIGN.md "Analytics"). Its
+    statements all read one snapshot (repeatable read), so the cover, the blocks listed in it, the
+    stored days and the lists are those of one moment, whatever a rollup commits meanwhile (a
+    read-only transaction never fails to serialize)."""
+    await conn.set_read_only(True)  # BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY: no statement of its own
+    await conn.set_isolation_level(psycopg.IsolationLevel.REPEATABLE_READ)
     try:
         async with conn.transaction():
             yield conn
     finally:
         with contextlib.suppress(psycopg.Error):  # a broken connection is dropped anyway
             await conn.set_read_only(None)
+            await conn.set_isolation_level(None)
 
 
 async def list_days(conn: Conn, *, widget_id: UUID, start: date, end: date) -> list[AnalyticsDay]:

@@ -330,6 +330,32 @@ async def test_the_connection_writes_again_after_a_read_only_transaction(
     assert await db.run(read_then_write) == 1
 
 
+async def test_a_read_sees_one_moment_whatever_is_committed_meanwhile(
+    db: Database, db_url: str, dataset: DataSet
+) -> None:
+    async def read_around_a_write(conn: Conn) -> tuple[list[int], str]:
+        counts = []
+        async with analytics_repo.read_only(conn):
+            for _ in range(2):
+                cur = await conn.execute("SELECT count(*) AS n FROM chat_logs")
+                row = await cur.fetchone()
+                assert row is not None
+                counts.append(row["n"])
+                insert_logs(
+                    db_url,
+                    [(dataset.w3.id, "late", at(SUN, "09:00"), "Hi?", "answered", 0.9, 1, None, None, "x")],
+                )
+        cur = await conn.execute("SHOW transaction_isolation")
+        after = await cur.fetchone()
+        assert after is not None
+        return counts, after["transaction_isolation"]
+
+    # A log committed by another connection between two statements of a read is not seen by the
+    # second one; the connection is back to the default isolation afterwards
+    counts, isolation = await db.run(read_around_a_write)
+    assert counts[0] == counts[1] and isolation == "read committed"
+
+
 async def test_signed_out_callers_get_401(api: AnalyticsApi, dataset: DataSet) -> None:
     assert (await api.get(f"/v1/analytics/widgets/{dataset.w1.id}", {})).status_code == 401
 
