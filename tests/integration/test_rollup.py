@@ -612,6 +612,19 @@ async def test_lists_read_through_blocks_of_days_equal_the_days_and_the_live_com
     # (the whole range, in UTC, is read as a block of 32 days from 2025-12-26 and 8 days alone)
     whole = [BLOCKS_FIRST + timedelta(days=n) for n in range(BLOCKS_DAYS)]
     assert analytics_repo.list_pieces(whole, spans) == (whole[:6] + whole[-2:], [(5, date(2025, 12, 26))])
+
+    # When a day inside the 32-day block counts as never rolled up (the job missed it), its stored
+    # rows, lists and blocks all still there
+    missed = date(2026, 1, 6)
+    with psycopg.connect(db_url) as conn:
+        conn.execute("DELETE FROM analytics_rollup_days WHERE date = %s", [missed])
+    stored_days = [day for day in whole if day != missed]
+    singles, blocks = analytics_repo.list_pieces(stored_days, spans)
+
+    # Then the reads take the blocks beside it, compute that day live, and still give the same answers
+    assert blocks and all(not first <= missed < first + timedelta(days=1 << level) for level, first in blocks)
+    assert missed not in singles
+    await read_three_ways(db, db_url, dataset.w1.id, ranges[:2], tz)
     assert any(gap["last_reply"] for gap in answers[0]["knowledge_gaps"])
 
 
