@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from fastapi import APIRouter, FastAPI
@@ -37,6 +37,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.types import Scope
+
+if TYPE_CHECKING:
+    import socket
+
+    import uvicorn
 
 from scripts import devenv, sample_bot
 from scripts.invoke import SCHEDULES, invoke
@@ -490,13 +495,13 @@ def run(args: argparse.Namespace) -> int:
     except DuplicateRouteError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    server = uvicorn.Server(uvicorn.Config(app, **server_options(args.host, args.port)))
+    serving = f"serving on {base_url} (Ctrl-C stops the server and the embedded database)"
+    server = _announcing_server(uvicorn.Config(app, **server_options(args.host, args.port)), serving)
     if jobs is None:
         print("jobs: off (--no-jobs)")
     else:
         print(f"jobs: {jobs.describe()} (first runs once the server is up; --no-jobs turns them off)")
         jobs.start(ready=lambda: server.started)
-    print(f"serving on {base_url} (Ctrl-C stops the server and the embedded database)")
     tune_collector_for_serving()
     try:
         server.run()
@@ -504,6 +509,20 @@ def run(args: argparse.Namespace) -> int:
         if jobs is not None:
             jobs.stop()
     return 0
+
+
+def _announcing_server(config: uvicorn.Config, announcement: str) -> uvicorn.Server:
+    """uvicorn's Server, printing `announcement` once it listens (not before: a client that
+    connects on reading it must find the port open)."""
+    import uvicorn
+
+    class AnnouncingServer(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                print(announcement, flush=True)
+
+    return AnnouncingServer(config)
 
 
 if __name__ == "__main__":
