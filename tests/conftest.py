@@ -33,6 +33,7 @@ DATA_TABLES = (
     "analytics_lists",
     "analytics_list_blocks",
     "analytics_list_block_spans",
+    "analytics_list_block_stale",
     "webhook_errors",
     "users",
     "rate_limits",

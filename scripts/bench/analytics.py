@@ -180,7 +180,8 @@ FROM generate_series(0, %(n)s - 1) AS i, (SELECT array_agg(id ORDER BY id) AS id
 """
 _TRAFFIC_SESSIONS = "user_id LIKE 'traffic-%%'"
 _ROLLUP_TABLES = (
-    "analytics", "analytics_lists", "analytics_list_blocks", "analytics_list_block_spans", "analytics_rollup_days",
+    "analytics", "analytics_lists", "analytics_list_blocks", "analytics_list_block_spans", "analytics_list_block_stale",
+    "analytics_rollup_days",
 )  # fmt: skip
 
 

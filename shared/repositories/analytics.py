@@ -680,20 +680,25 @@ GROUP BY w.key
 LIST_BLOCK_LEVELS = (3, 4, 5, 6, 7)
 EPOCH = date(1970, 1, 1)
 
-# The blocks at each level every one of whose days is rolled up (a block with a day not rolled
-# up, a future one say, is never read whole) and that are not listed as built (oldest first).
+# The blocks to build: at each level those every one of whose days is rolled up (a block with a
+# day not rolled up, a future one say, is never read whole) and that are not listed as built, and
+# those stale for some widget (lowest level first, then oldest first).
 _MISSING_LIST_BLOCKS = """
-SELECT lv.level, b.first_day
-FROM unnest(%(levels)s::smallint[]) AS lv(level)
-CROSS JOIN LATERAL (
-    SELECT DATE '1970-01-01' + ((r.date - DATE '1970-01-01') / (1 << lv.level)) * (1 << lv.level) AS first_day
-    FROM analytics_rollup_days r
-    WHERE r.covered_until IS NOT NULL
-    GROUP BY 1
-    HAVING count(*) = 1 << lv.level
-) b
-WHERE NOT EXISTS (SELECT 1 FROM analytics_list_block_spans s WHERE s.level = lv.level AND s.first_day = b.first_day)
-ORDER BY lv.level, b.first_day
+SELECT level, first_day FROM (
+    SELECT lv.level, b.first_day
+    FROM unnest(%(levels)s::smallint[]) AS lv(level)
+    CROSS JOIN LATERAL (
+        SELECT DATE '1970-01-01' + ((r.date - DATE '1970-01-01') / (1 << lv.level)) * (1 << lv.level) AS first_day
+        FROM analytics_rollup_days r
+        WHERE r.covered_until IS NOT NULL
+        GROUP BY 1
+        HAVING count(*) = 1 << lv.level
+    ) b
+    WHERE NOT EXISTS (SELECT 1 FROM analytics_list_block_spans s WHERE s.level = lv.level AND s.first_day = b.first_day)
+    UNION
+    SELECT level, first_day FROM analytics_list_block_stale
+) m
+ORDER BY level, first_day
 """
 
 # What a block sums, per widget (each widget's rows by its index, never a scan of the table): its
@@ -707,6 +712,7 @@ CROSS JOIN LATERAL (
     SELECT * FROM {rows}
     OFFSET 0  -- kept apart, so it stays one index scan per widget (joined, it was planned as a scan)
 ) p
+WHERE %(widgets)s::uuid[] IS NULL OR w.id = ANY(%(widgets)s::uuid[])
 """
 _BLOCK_DAYS = _BLOCK_PARTS.format(
     rows="analytics_lists l WHERE l.widget_id = w.id AND l.date >= t.first_day AND l.date < t.first_day + %(size)s"
@@ -989,45 +995,65 @@ async def missing_list_blocks(conn: Conn) -> list[tuple[int, date]]:
 
 
 async def build_list_block(conn: Conn, *, level: int, first_day: date) -> int | None:
-    """Build one block of lists for every widget and list it, in one transaction, unless it is
-    listed already; a block above the lowest level is built from its two halves, only when both
-    are listed (else None: nothing done). Returns the rows written. No list row changes meanwhile:
-    the transaction waits for a rollup to end (its lock, taken here shared: blocks are built side
-    by side) and holds back every writer of day lists (a SHARE lock on them)."""
+    """Build one block of lists and list it, in one transaction: for every widget when it is not
+    listed yet, else for the widgets it is stale for (None when there are none). A block above the
+    lowest level is built from its two halves, only when both are listed and fresh (else None:
+    nothing done). Returns the rows written. No list row changes meanwhile: the transaction waits
+    for a rollup to end (its lock, taken here shared: blocks are built side by side) and holds back
+    every writer of day lists (a SHARE lock on them)."""
     size = 1 << level
+    block = {"level": level, "first": first_day}
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock_shared(hashtext('analytics_rollup'), 0)")
         await conn.execute("LOCK TABLE analytics_lists IN SHARE MODE")
         await conn.execute(f"SET LOCAL work_mem = '{_ROLLUP_WORK_MEM}'")  # a constant
         if level > LIST_BLOCK_LEVELS[0]:
             cur = await conn.execute(
-                "SELECT count(*) AS halves FROM analytics_list_block_spans "
-                "WHERE level = %(level)s - 1 AND first_day IN (%(first)s, %(first)s + %(half)s)",
-                {"first": first_day, "level": level, "half": size // 2},
+                "SELECT count(*) AS listed, "
+                "       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM analytics_list_block_stale x "
+                "                                      WHERE x.level = s.level AND x.first_day = s.first_day)) AS stale "
+                "FROM analytics_list_block_spans s "
+                "WHERE s.level = %(level)s - 1 AND s.first_day IN (%(first)s, %(first)s + %(half)s)",
+                {**block, "half": size // 2},
             )
             halves = await cur.fetchone()
-            if halves is None or halves["halves"] < 2:
+            if halves is None or halves["listed"] < 2 or halves["stale"]:
                 return None
-        # Listed first (readers see it only with the rows, at commit): a second build of the same
-        # block waits here for this one to commit, then finds it listed.
+        # Listed (or its stale marks taken) first, so that a second build of the same block waits
+        # here for this one to commit, then finds nothing to do.
         cur = await conn.execute(
             "INSERT INTO analytics_list_block_spans (level, first_day) VALUES (%(level)s, %(first)s) "
             "ON CONFLICT (level, first_day) DO NOTHING RETURNING level",
-            {"level": level, "first": first_day},
+            block,
         )
+        widgets: list[UUID] | None = None  # every widget
         if await cur.fetchone() is None:
-            return None
+            cur = await conn.execute(
+                "DELETE FROM analytics_list_block_stale WHERE level = %(level)s AND first_day = %(first)s "
+                "RETURNING widget_id",
+                block,
+            )
+            widgets = [row["widget_id"] for row in await cur.fetchall()]
+            if not widgets:
+                return None
         await conn.execute(
             "DELETE FROM analytics_list_blocks b USING widgets w "
-            "WHERE b.widget_id = w.id AND b.level = %(level)s AND b.first_day = %(first)s",
-            {"level": level, "first": first_day},
+            "WHERE b.widget_id = w.id AND b.level = %(level)s AND b.first_day = %(first)s "
+            "AND (%(widgets)s::uuid[] IS NULL OR w.id = ANY(%(widgets)s::uuid[]))",
+            {**block, "widgets": widgets},
         )
         cur = await conn.execute(
             _BUILD_FROM_DAYS if level == LIST_BLOCK_LEVELS[0] else _BUILD_FROM_HALVES,
-            {"level": level, "size": size, "firsts": [first_day]},
+            {"level": level, "size": size, "firsts": [first_day], "widgets": widgets},
         )
         return cur.rowcount
 
+
+# A block listed as built that starts in the range and is stale for none of the widgets `ids`.
+_FRESH_BLOCK = (
+    "s.first_day BETWEEN %(first)s AND %(last)s AND NOT EXISTS (SELECT 1 FROM analytics_list_block_stale x "
+    "WHERE x.widget_id = ANY(%(ids)s::uuid[]) AND x.level = s.level AND x.first_day = s.first_day)"
+)
 
 # How far each UTC day from `first` to `last` is covered, and the latest log of widgets `ids` in
 # [start, end) (one backward index probe each).
@@ -1039,10 +1065,10 @@ _COVER = (
     "(SELECT max(l.created_at) FROM unnest(%(ids)s::uuid[]) AS w(id) "
     " CROSS JOIN LATERAL (SELECT c.created_at FROM chat_logs c WHERE c.widget_id = w.id "
     " AND c.created_at >= %(start)s AND c.created_at < %(end)s ORDER BY c.created_at DESC LIMIT 1) l) AS latest, "
-    "coalesce((SELECT array_agg(level ORDER BY level, first_day) FROM analytics_list_block_spans "
-    "          WHERE first_day BETWEEN %(first)s AND %(last)s), '{}') AS block_levels, "
-    "coalesce((SELECT array_agg(first_day ORDER BY level, first_day) FROM analytics_list_block_spans "
-    "          WHERE first_day BETWEEN %(first)s AND %(last)s), '{}') AS block_firsts"
+    "coalesce((SELECT array_agg(level ORDER BY level, first_day) FROM analytics_list_block_spans s "
+    f"          WHERE {_FRESH_BLOCK}), '{{}}') AS block_levels, "
+    "coalesce((SELECT array_agg(first_day ORDER BY level, first_day) FROM analytics_list_block_spans s "
+    f"          WHERE {_FRESH_BLOCK}), '{{}}') AS block_firsts"
 )
 
 

@@ -107,12 +107,12 @@ async def _settled_days(job: JobContext, days: list[date]) -> tuple[list[date], 
 
 async def build_list_blocks(job: JobContext) -> int:
     """Build the blocks of lists the reads may use (README "Analytics"): those every one of whose
-    days is rolled up and that are not listed as built since a day under them last changed (a
-    rollup unlists them). Most runs build none: a block is built on the day its last day is, again
-    while that day changes, and a backfill's at its end. Lowest level first (a block is built from
-    its halves), two blocks at a time (`_in_parallel`), one per transaction; how many were built. A
-    block left unbuilt (time, or a widget deleted while it was built) costs reads only time: they
-    read its days instead."""
+    days is rolled up and that are not built yet, for every widget, and those stale for some widget
+    (a day under them changed since), for those widgets. Most runs build none: a block is built on
+    the day its last day is, again while that day changes, and a backfill's at its end. Lowest level
+    first (a block is built from its halves), two blocks at a time (`_in_parallel`), one per
+    transaction; how many were built. A block left unbuilt (time, or a widget deleted while it was
+    built) costs reads only time: they read its days instead."""
 
     async def build(db: Database, block: tuple[int, date]) -> bool:
         level, first_day = block

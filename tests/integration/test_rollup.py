@@ -555,17 +555,28 @@ def block_spans(db_url: str) -> set[tuple[int, date]]:
         return set(conn.execute("SELECT level, first_day FROM analytics_list_block_spans").fetchall())
 
 
+def stale_blocks(db_url: str) -> set[tuple[uuid.UUID, int, date]]:
+    with psycopg.connect(db_url) as conn:
+        return set(
+            conn.execute("SELECT widget_id, level, first_day FROM analytics_list_block_stale").fetchall()
+        )
+
+
 async def read_three_ways(db: Database, db_url: str, widget_id: uuid.UUID, ranges: list[tuple[date, date]],
                           tz: str) -> list[dict[str, Any]]:  # fmt: skip
     """The ranges read through the blocks, then through the days alone, then live: all equal."""
     through_blocks = [await read(db, widget_id, first, last, tz) for first, last in ranges]
     with psycopg.connect(db_url) as conn:
         spans = conn.execute("SELECT level, first_day FROM analytics_list_block_spans").fetchall()
-        conn.execute("DELETE FROM analytics_list_block_spans")
+        stale = conn.execute("SELECT widget_id, level, first_day FROM analytics_list_block_stale").fetchall()
+        conn.execute("DELETE FROM analytics_list_block_spans")  # their stale marks go with them
     through_days = [await read(db, widget_id, first, last, tz) for first, last in ranges]
     with psycopg.connect(db_url) as conn:
         conn.cursor().executemany(
             "INSERT INTO analytics_list_block_spans (level, first_day) VALUES (%s, %s)", spans
+        )
+        conn.cursor().executemany(
+            "INSERT INTO analytics_list_block_stale (widget_id, level, first_day) VALUES (%s, %s, %s)", stale
         )
         days = conn.execute("SELECT date, covered_until FROM analytics_rollup_days").fetchall()
         conn.execute("TRUNCATE analytics_rollup_days")
@@ -628,7 +639,7 @@ async def test_lists_read_through_blocks_of_days_equal_the_days_and_the_live_com
     assert any(gap["last_reply"] for gap in answers[0]["knowledge_gaps"])
 
 
-async def test_a_day_rolled_up_again_unlists_its_blocks_until_they_are_built_again(
+async def test_a_day_rolled_up_again_makes_its_blocks_stale_for_its_widgets_until_built_again(
     db: Database, db_url: str, dataset: DataSet
 ) -> None:
     # Given 40 backfilled days with their blocks built
@@ -646,19 +657,34 @@ async def test_a_day_rolled_up_again_unlists_its_blocks_until_they_are_built_aga
     ])  # fmt: skip
     await roll_up(db, day)
 
-    # Then every block holding that day is unlisted (the reads take its days instead), no other
-    assert block_spans(db_url) == {
-        (level, first) for level, first in built if not first <= day < first + timedelta(days=1 << level)
-    }
+    # Then every block holding that day is stale for those two widgets (their reads take its days
+    # instead), no other block and no other widget's
+    holding = {(level, first) for level, first in built if first <= day < first + timedelta(days=1 << level)}
+    assert holding and block_spans(db_url) == built
+    assert stale_blocks(db_url) == {(w, *block) for w in (dataset.w1.id, dataset.w2.id) for block in holding}
     whole = [(BLOCKS_FIRST, last)]
-    for widget in (dataset.w1.id, dataset.w2.id):
+    for widget in (dataset.w1.id, dataset.w2.id, dataset.w3.id):
         await read_three_ways(db, db_url, widget, whole, "UTC")
 
-    # When the job runs next, it builds them again, and they hold the new logs
+    # When the job runs next, it builds them again for those two widgets, and they hold the new logs
+    with psycopg.connect(db_url) as conn:
+        w3_rows = conn.execute(
+            "SELECT * FROM analytics_list_blocks WHERE widget_id = %s ORDER BY level, first_day, kind, key",
+            [dataset.w3.id],
+        ).fetchall()
     summary = await rollup.run_rollup(job(db, db_url, now=now))
-    assert block_spans(db_url) == built and summary["list_blocks_built"] == 3
+    assert block_spans(db_url) == built and stale_blocks(db_url) == set()
+    assert summary["list_blocks_built"] == len(holding)
     answer = (await read_three_ways(db, db_url, dataset.w2.id, whole, "UTC"))[0]
     assert answer["knowledge_gaps"][0]["normalized"] == "brand new question"
+    with psycopg.connect(db_url) as conn:  # w3's rows were left alone
+        assert (
+            w3_rows
+            == conn.execute(
+                "SELECT * FROM analytics_list_blocks WHERE widget_id = %s ORDER BY level, first_day, kind, key",
+                [dataset.w3.id],
+            ).fetchall()
+        )
 
 
 async def test_a_deleted_widget_takes_its_block_rows_and_leaves_the_others_blocks_listed(
@@ -681,10 +707,16 @@ async def test_a_deleted_widget_takes_its_block_rows_and_leaves_the_others_block
     assert block_spans(db_url) == built
     await read_three_ways(db, db_url, dataset.w3.id, [(BLOCKS_FIRST, last)], "UTC")
 
-    # When w3's stored days are deleted as the demo purge deletes them, its blocks are unlisted
+    # When w3's stored days are deleted as the demo purge deletes them, its blocks are stale for it
+    # alone (w2's stay fresh), and the next build empties them for it
     with psycopg.connect(db_url) as conn:
         conn.execute("DELETE FROM analytics WHERE widget_id = %s", (dataset.w3.id,))
-    assert block_spans(db_url) == set()
+    assert block_spans(db_url) == built
+    assert stale_blocks(db_url) == {(dataset.w3.id, *block) for block in built}
+    await rollup.build_list_blocks(job(db, db_url, now=at(last + timedelta(days=1), "11:00")))
+    with psycopg.connect(db_url) as conn:
+        left = {row[0] for row in conn.execute("SELECT DISTINCT widget_id FROM analytics_list_blocks")}
+    assert left == {dataset.w2.id} and stale_blocks(db_url) == set()
 
 
 async def test_a_backfill_computing_two_days_at_once_writes_what_one_day_at_a_time_writes(
@@ -709,7 +741,7 @@ async def test_a_backfill_computing_two_days_at_once_writes_what_one_day_at_a_ti
 async def test_two_builds_of_the_same_block_at_once_build_it_once(
     db: Database, db_url: str, dataset: DataSet
 ) -> None:
-    # Given 40 backfilled days whose 8-day block from 2026-01-11 is then unlisted by a new log
+    # Given 40 backfilled days whose 8-day block from 2026-01-11 is then made stale by a new log
     insert_logs(db_url, varied_logs(dataset.w1.id, BLOCKS_FIRST, BLOCKS_DAYS))
     last = BLOCKS_FIRST + timedelta(days=BLOCKS_DAYS - 1)
     await rollup.run_rollup(job(db, db_url, now=at(last + timedelta(days=1), "10:00"), since=BLOCKS_FIRST))
@@ -717,15 +749,15 @@ async def test_two_builds_of_the_same_block_at_once_build_it_once(
     assert (first_day - analytics_repo.EPOCH).days % 8 == 0
     with psycopg.connect(db_url) as conn:
         before = conn.execute(
-            "SELECT * FROM analytics_list_blocks WHERE level = 3 AND first_day = %s ORDER BY kind, key",
-            [first_day],
+            "SELECT * FROM analytics_list_blocks WHERE level = 3 AND first_day = %s AND widget_id = %s",
+            [first_day, dataset.w1.id],
         ).fetchall()
     insert_logs(
         db_url,
         [(dataset.w1.id, "n", at(first_day, "09:00"), "Late one?", "answered", 0.9, 1, None, None, "x")],
     )
     await roll_up(db, first_day)
-    assert (3, first_day) not in block_spans(db_url)
+    assert (dataset.w1.id, 3, first_day) in stale_blocks(db_url)
 
     # When two connections build it at the same moment
     other = db.clone()
@@ -737,9 +769,9 @@ async def test_two_builds_of_the_same_block_at_once_build_it_once(
     finally:
         await other.close()
 
-    # Then one built it (its rows now with the new question) and the other found it built
+    # Then one built it again for w1 (its rows now with the new question) and the other found it done
     assert sorted(results, key=lambda r: r is None) == [len(before) + 1, None]
-    assert (3, first_day) in block_spans(db_url)
+    assert (dataset.w1.id, 3, first_day) not in stale_blocks(db_url)
     with psycopg.connect(db_url) as conn:
         keys = conn.execute(
             "SELECT key FROM analytics_list_blocks WHERE level = 3 AND first_day = %s AND kind = 'question'",

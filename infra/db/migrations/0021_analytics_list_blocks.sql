@@ -27,9 +27,9 @@ CREATE TABLE analytics_list_blocks (
 CREATE INDEX analytics_list_blocks_spans ON analytics_list_blocks (widget_id, level, first_day) INCLUDE (kind, key, n);
 ALTER TABLE analytics_list_blocks ENABLE ROW LEVEL SECURITY;  -- as every table (0008)
 
--- The blocks whose rows are the sums of their days' current rows, for every widget. A read uses a
--- block only when it is listed here (and every one of its days is stored); the rollup builds the
--- blocks missing here (`analytics.build_list_blocks`).
+-- The blocks built, for every widget that existed then (a widget made later has no rows in them).
+-- A read uses a block only when it is listed here, is not stale for its widget (below) and every one
+-- of its days is stored; the rollup builds the blocks missing here (`analytics.build_list_blocks`).
 CREATE TABLE analytics_list_block_spans (
     level SMALLINT NOT NULL,
     first_day DATE NOT NULL,
@@ -38,11 +38,23 @@ CREATE TABLE analytics_list_block_spans (
 );
 ALTER TABLE analytics_list_block_spans ENABLE ROW LEVEL SECURITY;
 
--- Any write to a day's list rows (the rollup's, a stale day's or a purged widget's cascade, COPY)
--- unlists every block holding that day, in the writing transaction, so no reader ever takes a block
--- that differs from its days. Rows that went with their widget need nothing: their block rows went
--- too (cascade). TRUNCATE empties the blocks.
-CREATE FUNCTION analytics_list_blocks_unlist() RETURNS TRIGGER
+-- A widget's built blocks that differ from its days since a day under them changed, until the
+-- rollup builds them again for that widget alone.
+CREATE TABLE analytics_list_block_stale (
+    widget_id UUID NOT NULL REFERENCES widgets (id) ON DELETE CASCADE,
+    level SMALLINT NOT NULL,
+    first_day DATE NOT NULL,
+    PRIMARY KEY (widget_id, level, first_day),
+    FOREIGN KEY (level, first_day) REFERENCES analytics_list_block_spans (level, first_day) ON DELETE CASCADE
+);
+CREATE INDEX analytics_list_block_stale_blocks ON analytics_list_block_stale (level, first_day);
+ALTER TABLE analytics_list_block_stale ENABLE ROW LEVEL SECURITY;
+
+-- Any write to a day's list rows (the rollup's, a stale day's delete, a purge's cascade, COPY)
+-- marks every built block holding that day stale for that day's widget, in the writing transaction,
+-- so no reader ever takes a block that differs from its days. Rows that went with their widget need
+-- nothing: their block rows and marks went too (cascade). TRUNCATE empties the blocks.
+CREATE FUNCTION analytics_list_blocks_mark_stale() RETURNS TRIGGER
     LANGUAGE plpgsql
     AS $body$
 BEGIN
@@ -51,21 +63,23 @@ BEGIN
         DELETE FROM analytics_list_blocks;
         RETURN NULL;
     END IF;
-    DELETE FROM analytics_list_block_spans s
-    USING (
-        SELECT DISTINCT c.date FROM changed_rows c
+    INSERT INTO analytics_list_block_stale (widget_id, level, first_day)
+    SELECT DISTINCT d.widget_id, s.level, s.first_day
+    FROM (
+        SELECT DISTINCT c.widget_id, c.date FROM changed_rows c
         WHERE TG_OP <> 'DELETE' OR c.widget_id IN (SELECT id FROM widgets)
     ) d
-    WHERE d.date >= s.first_day AND d.date < s.first_day + (1 << s.level);
+    JOIN analytics_list_block_spans s ON d.date >= s.first_day AND d.date < s.first_day + (1 << s.level)
+    ON CONFLICT DO NOTHING;
     RETURN NULL;
 END
 $body$;
 
-CREATE TRIGGER analytics_lists_unlist_insert AFTER INSERT ON analytics_lists
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_list_blocks_unlist();
-CREATE TRIGGER analytics_lists_unlist_update AFTER UPDATE ON analytics_lists
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_list_blocks_unlist();
-CREATE TRIGGER analytics_lists_unlist_delete AFTER DELETE ON analytics_lists
-    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_list_blocks_unlist();
-CREATE TRIGGER analytics_lists_unlist_truncate AFTER TRUNCATE ON analytics_lists
-    FOR EACH STATEMENT EXECUTE FUNCTION analytics_list_blocks_unlist();
+CREATE TRIGGER analytics_lists_stale_insert AFTER INSERT ON analytics_lists
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_list_blocks_mark_stale();
+CREATE TRIGGER analytics_lists_stale_update AFTER UPDATE ON analytics_lists
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_list_blocks_mark_stale();
+CREATE TRIGGER analytics_lists_stale_delete AFTER DELETE ON analytics_lists
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_list_blocks_mark_stale();
+CREATE TRIGGER analytics_lists_stale_truncate AFTER TRUNCATE ON analytics_lists
+    FOR EACH STATEMENT EXECUTE FUNCTION analytics_list_blocks_mark_stale();
