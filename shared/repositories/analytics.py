@@ -1064,7 +1064,11 @@ _COVER = (
     "          WHERE date BETWEEN %(first)s AND %(last)s AND covered_until IS NOT NULL), '{}') AS untils, "
     "(SELECT max(l.created_at) FROM unnest(%(ids)s::uuid[]) AS w(id) "
     " CROSS JOIN LATERAL (SELECT c.created_at FROM chat_logs c WHERE c.widget_id = w.id "
-    " AND c.created_at >= %(start)s AND c.created_at < %(end)s ORDER BY c.created_at DESC LIMIT 1) l) AS latest, "
+    " AND c.created_at >= %(start)s AND c.created_at < %(end)s ORDER BY c.created_at DESC LIMIT 1) l) AS latest"
+)
+# The same and the range's fresh blocks of lists, for the one read that reads lists (one widget's).
+_COVER_WITH_BLOCKS = (
+    f"{_COVER}, "
     "coalesce((SELECT array_agg(level ORDER BY level, first_day) FROM analytics_list_block_spans s "
     f"          WHERE {_FRESH_BLOCK}), '{{}}') AS block_levels, "
     "coalesce((SELECT array_agg(first_day ORDER BY level, first_day) FROM analytics_list_block_spans s "
@@ -1074,11 +1078,12 @@ _COVER = (
 
 class Cover(NamedTuple):
     """What of a range the stored rows hold: how far each UTC day is covered, the range's latest
-    log, and the blocks of lists built (level, first day) that start in it."""
+    log, and (`widget_with_cover` only) the blocks of lists (level, first day) that start in it,
+    built and not stale for the widget."""
 
     covered: dict[date, datetime]
     latest: datetime | None
-    blocks: frozenset[tuple[int, date]] = frozenset()
+    blocks: frozenset[tuple[int, date]]
 
 
 def _cover_params(
@@ -1087,11 +1092,11 @@ def _cover_params(
     return {"first": first, "last": last, "ids": list(widget_ids), "start": start, "end": end}
 
 
-def _cover_of(row: Mapping[str, Any]) -> Cover:
+def _cover_of(row: Mapping[str, Any], *, blocks: bool = False) -> Cover:
     return Cover(
         dict(zip(row["days"], row["untils"], strict=True)),
         row["latest"],
-        frozenset(zip(row["block_levels"], row["block_firsts"], strict=True)),
+        frozenset(zip(row["block_levels"], row["block_firsts"], strict=True)) if blocks else frozenset(),
     )
 
 
@@ -1111,10 +1116,10 @@ async def widget_with_cover(
     conn: Conn, *, widget_id: UUID, first: date, last: date, start: datetime, end: datetime
 ) -> tuple[WidgetRef | None, Cover]:
     """The fields of a widget an analytics answer names (None when there is no such widget), and
-    covered_days for it, in one statement."""
+    covered_days for it with the range's blocks of lists, in one statement."""
     cur = await conn.execute(
         "SELECT w.id, w.client_id, w.name, w.is_active, w.is_demo, c.* "
-        f"FROM (SELECT {_COVER}) c LEFT JOIN widgets w ON w.id = %(id)s",
+        f"FROM (SELECT {_COVER_WITH_BLOCKS}) c LEFT JOIN widgets w ON w.id = %(id)s",
         {**_cover_params(first, last, [widget_id], start, end), "id": widget_id},
     )
     row = await cur.fetchone()
@@ -1122,7 +1127,7 @@ async def widget_with_cover(
     widget = None
     if row["id"] is not None:
         widget = WidgetRef.model_validate({name: row[name] for name in WidgetRef.model_fields})
-    return widget, _cover_of(row)
+    return widget, _cover_of(row, blocks=True)
 
 
 async def stored_counters(
