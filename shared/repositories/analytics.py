@@ -701,13 +701,12 @@ SELECT level, first_day FROM (
 ORDER BY level, first_day
 """
 
-# What a block sums, per widget (each widget's rows by its index, never a scan of the table): its
-# days' list rows (the lowest level) or its two halves' block rows.
+# What block `first` sums, per widget (each widget's rows by its index, never a scan of the table):
+# its days' list rows (the lowest level) or its two halves' block rows; every widget, or `widgets`.
 _BLOCK_PARTS = """
-SELECT w.id AS widget_id, t.first_day, p.kind, p.key, p.n, p.texts, p.text_counts, p.failed,
-       p.low_confidence, p.thumbs_down, p.last_at, p.last_reply, p.last_reply_at
-FROM unnest(%(firsts)s::date[]) AS t(first_day)
-CROSS JOIN widgets w
+SELECT w.id AS widget_id, p.kind, p.key, p.n, p.texts, p.text_counts, p.failed, p.low_confidence,
+       p.thumbs_down, p.last_at, p.last_reply, p.last_reply_at
+FROM widgets w
 CROSS JOIN LATERAL (
     SELECT * FROM {rows}
     OFFSET 0  -- kept apart, so it stays one index scan per widget (joined, it was planned as a scan)
@@ -715,44 +714,44 @@ CROSS JOIN LATERAL (
 WHERE %(widgets)s::uuid[] IS NULL OR w.id = ANY(%(widgets)s::uuid[])
 """
 _BLOCK_DAYS = _BLOCK_PARTS.format(
-    rows="analytics_lists l WHERE l.widget_id = w.id AND l.date >= t.first_day AND l.date < t.first_day + %(size)s"
+    rows="analytics_lists l WHERE l.widget_id = w.id AND l.date >= %(first)s AND l.date < %(first)s + %(size)s"
 )
 _BLOCK_HALVES = _BLOCK_PARTS.format(
     rows="analytics_list_blocks b WHERE b.widget_id = w.id AND b.level = %(level)s - 1 "
-    "AND b.first_day IN (t.first_day, t.first_day + %(size)s / 2)"
+    "AND b.first_day IN (%(first)s, %(first)s + %(size)s / 2)"
 )
 
-# Blocks `firsts` of `level` for every widget: the exact sums of their parts' rows (every wording
-# kept, most frequent first; a gap's latest answered reply from its latest part that has one).
+# Block (`level`, `first`) of these widgets: the exact sums of its parts' rows (every wording kept,
+# most frequent first; a gap's latest answered reply from its latest part that has one).
 # Wordings unnested in the select list (a function scan per part row cost twice as much).
 _BUILD_LIST_BLOCKS = """
 WITH parts AS MATERIALIZED ({parts}),
 texts AS (
-    SELECT widget_id, first_day, kind, key, array_agg(t ORDER BY n DESC, t) AS texts,
+    SELECT widget_id, kind, key, array_agg(t ORDER BY n DESC, t) AS texts,
            array_agg(n ORDER BY n DESC, t) AS text_counts
-    FROM (SELECT widget_id, first_day, kind, key, t, sum(n)::int AS n
-          FROM (SELECT widget_id, first_day, kind, key, unnest(texts) AS t, unnest(text_counts) AS n
+    FROM (SELECT widget_id, kind, key, t, sum(n)::int AS n
+          FROM (SELECT widget_id, kind, key, unnest(texts) AS t, unnest(text_counts) AS n
                 FROM parts WHERE kind <> 'topic') u
-          GROUP BY widget_id, first_day, kind, key, t) w
-    GROUP BY widget_id, first_day, kind, key
+          GROUP BY widget_id, kind, key, t) w
+    GROUP BY widget_id, kind, key
 ),
 sums AS (
-    SELECT widget_id, first_day, kind, key, sum(n)::int AS n, sum(failed)::int AS failed,
+    SELECT widget_id, kind, key, sum(n)::int AS n, sum(failed)::int AS failed,
            sum(low_confidence)::int AS low_confidence, sum(thumbs_down)::int AS thumbs_down,
            max(last_at) AS last_at,
            (array_agg(last_reply ORDER BY last_reply_at DESC) FILTER (WHERE last_reply_at IS NOT NULL))[1]
                AS last_reply,
            max(last_reply_at) AS last_reply_at
-    FROM parts GROUP BY widget_id, first_day, kind, key
+    FROM parts GROUP BY widget_id, kind, key
 )
 INSERT INTO analytics_list_blocks (widget_id, level, first_day, kind, key, n, texts, text_counts, failed,
                                    low_confidence, thumbs_down, last_at, last_reply, last_reply_at)
-SELECT s.widget_id, %(level)s, s.first_day, s.kind, s.key, s.n,
+SELECT s.widget_id, %(level)s, %(first)s, s.kind, s.key, s.n,
        CASE WHEN s.kind <> 'topic' THEN coalesce(t.texts, '{{}}') END,
        CASE WHEN s.kind <> 'topic' THEN coalesce(t.text_counts, '{{}}') END,
        s.failed, s.low_confidence, s.thumbs_down, s.last_at, s.last_reply, s.last_reply_at
 FROM sums s
-LEFT JOIN texts t USING (widget_id, first_day, kind, key)
+LEFT JOIN texts t USING (widget_id, kind, key)
 """
 _BUILD_FROM_DAYS = _BUILD_LIST_BLOCKS.format(parts=_BLOCK_DAYS)
 _BUILD_FROM_HALVES = _BUILD_LIST_BLOCKS.format(parts=_BLOCK_HALVES)
@@ -988,8 +987,9 @@ async def analyze_rollup_tables(conn: Conn) -> None:
 
 
 async def missing_list_blocks(conn: Conn) -> list[tuple[int, date]]:
-    """The blocks of lists (level, first day) to build: every one of whose days is rolled up and
-    which are not listed as built (each level's oldest first, the lowest level first)."""
+    """The blocks of lists (level, first day) to build: those every one of whose days is rolled up
+    and which are not listed as built, and those stale for some widget (each level's oldest first,
+    the lowest level first)."""
     cur = await conn.execute(_MISSING_LIST_BLOCKS, {"levels": list(LIST_BLOCK_LEVELS)})
     return [(row["level"], row["first_day"]) for row in await cur.fetchall()]
 
@@ -1044,7 +1044,7 @@ async def build_list_block(conn: Conn, *, level: int, first_day: date) -> int | 
         )
         cur = await conn.execute(
             _BUILD_FROM_DAYS if level == LIST_BLOCK_LEVELS[0] else _BUILD_FROM_HALVES,
-            {"level": level, "size": size, "firsts": [first_day], "widgets": widgets},
+            {**block, "size": size, "widgets": widgets},
         )
         return cur.rowcount
 
