@@ -65,7 +65,7 @@ async def run_rollup(job: JobContext) -> dict[str, Any]:
     days = [first + timedelta(days=n) for n in range((today - first).days + 1)]
     settled = [day for day in days if day < today - timedelta(days=1)]
     done, written, deleted = await _settled_days(job, settled)
-    for day in days[len(done) :] if len(done) == len(settled) else []:
+    for day in days[len(settled) :] if len(done) == len(settled) else []:  # yesterday and today
         if done and job.remaining_seconds() < _RESERVE_SECONDS:
             job.logger.warning("rollup stopped for time", extra={"next_day": day.isoformat()})
             break
